@@ -33,6 +33,7 @@ export {
   expectedPieceCount,
   type FileSpan,
   fileSpans,
+  type PieceGeometry,
   pieceSize,
 } from "./src/metainfo/geometry.ts";
 

@@ -16,6 +16,7 @@ export class BencodeError extends SyntaxError {
   /** Byte offset in the input where the problem was found. */
   readonly offset: number;
   /**
+   * Makes the error; the message gets " at byte N" appended.
    * @param message What failed and why.
    * @param offset Byte offset of the failure.
    */

@@ -19,6 +19,7 @@ export class Bitfield {
   #count = 0;
 
   /**
+   * Makes an empty bitfield, or one holding a copy of `bytes`.
    * @param size Number of pieces.
    * @param bytes Optional initial bytes (copied); must be `ceil(size / 8)` long with zero spare bits.
    * @throws {RangeError} If `bytes` has the wrong length or spare bits set.

@@ -15,7 +15,8 @@ export interface FileSpan {
   readonly rangeOffset: number;
 }
 
-type Geometry = Pick<TorrentInfo, "pieceLength" | "pieceCount" | "totalLength">;
+/** The three numbers that fix a torrent's piece layout. */
+export type PieceGeometry = Pick<TorrentInfo, "pieceLength" | "pieceCount" | "totalLength">;
 
 /**
  * Length in bytes of piece `index` (the last one may be shorter).
@@ -30,7 +31,7 @@ type Geometry = Pick<TorrentInfo, "pieceLength" | "pieceCount" | "totalLength">;
  * strictEqual(pieceSize({ pieceLength: 100, pieceCount: 3, totalLength: 250 }, 2), 50);
  * ```
  */
-export function pieceSize(info: Geometry, index: number): number {
+export function pieceSize(info: PieceGeometry, index: number): number {
   if (!Number.isInteger(index) || index < 0 || index >= info.pieceCount) {
     throw new RangeError(`Piece index ${index} is out of range 0..${info.pieceCount - 1}`);
   }
@@ -50,7 +51,7 @@ export function pieceSize(info: Geometry, index: number): number {
  * strictEqual(blockCount({ pieceLength: 32768, pieceCount: 2, totalLength: 40000 }, 1), 1);
  * ```
  */
-export function blockCount(info: Geometry, index: number): number {
+export function blockCount(info: PieceGeometry, index: number): number {
   return Math.ceil(pieceSize(info, index) / BLOCK_SIZE);
 }
 
@@ -67,7 +68,7 @@ export function blockCount(info: Geometry, index: number): number {
  * strictEqual(blockSize({ pieceLength: 32768, pieceCount: 2, totalLength: 40000 }, 1, 0), 7232);
  * ```
  */
-export function blockSize(info: Geometry, index: number, block: number): number {
+export function blockSize(info: PieceGeometry, index: number, block: number): number {
   const size = pieceSize(info, index);
   return Math.min(BLOCK_SIZE, size - block * BLOCK_SIZE);
 }
