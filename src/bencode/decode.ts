@@ -164,6 +164,7 @@ class Decoder {
  * @param options `spans` to record the byte span of every list and dictionary.
  * @returns The value and the offset just past it.
  * @throws {BencodeError} On malformed or truncated input, naming the byte offset.
+ * @throws {RangeError} If `start` is not an integer in `0..bytes.length`.
  * @example
  * ```ts
  * import { decodeBencodePrefix } from "@shoal/shoal";
@@ -177,6 +178,9 @@ export function decodeBencodePrefix(
   start = 0,
   options: DecodeBencodeOptions = {},
 ): BencodePrefix {
+  if (!Number.isSafeInteger(start) || start < 0 || start > bytes.length) {
+    throw new RangeError(`Cannot decode bencode: start ${start} is outside 0..${bytes.length}`);
+  }
   const decoder = new Decoder(bytes, start, options.spans);
   const value = decoder.value(0);
   return { value, end: decoder.pos };

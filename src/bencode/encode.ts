@@ -46,13 +46,16 @@ function write(w: Writer, value: BencodeInput): void {
     if (!Number.isInteger(value)) {
       throw new TypeError(`Cannot encode bencode: ${value} is not an integer`);
     }
-    w.ascii(`i${value}e`);
+    // BigInt keeps every digit: `${1e21}` would be "1e+21", which is not bencode.
+    w.ascii(`i${BigInt(value)}e`);
   } else if (typeof value === "bigint") {
     w.ascii(`i${value}e`);
   } else if (Array.isArray(value)) {
     w.ascii("l");
     for (const item of value) write(w, item);
     w.ascii("e");
+  } else if (typeof value !== "object" || value === null) {
+    throw new TypeError(`Cannot encode bencode: ${String(value)} is not a bencode value`);
   } else {
     const entries: [string, BencodeInput][] = value instanceof Map
       ? [...value]
@@ -76,7 +79,8 @@ function write(w: Writer, value: BencodeInput): void {
  * Text values are written as UTF-8 byte strings.
  * @param value The value to encode.
  * @returns The bencoded bytes.
- * @throws {TypeError} For a non-integer number or a key with a character above 255.
+ * @throws {TypeError} For a non-integer number, a key with a character above 255, or a value
+ * that is not bencode (boolean, `null`, `undefined` inside a list or Map, function, symbol).
  * @example
  * ```ts
  * import { encodeBencode } from "@shoal/shoal";

@@ -22,9 +22,13 @@ export class Bitfield {
    * Makes an empty bitfield, or one holding a copy of `bytes`.
    * @param size Number of pieces.
    * @param bytes Optional initial bytes (copied); must be `ceil(size / 8)` long with zero spare bits.
-   * @throws {RangeError} If `bytes` has the wrong length or spare bits set.
+   * @throws {RangeError} If `size` is not a non-negative integer, or `bytes` has the wrong
+   * length or spare bits set.
    */
   constructor(size: number, bytes?: Uint8Array) {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError(`Bitfield size ${size} is not a non-negative integer`);
+    }
     this.size = size;
     this.bytes = new Uint8Array(Math.ceil(size / 8));
     if (bytes) {
@@ -51,12 +55,13 @@ export class Bitfield {
   }
 
   /**
-   * Tells whether piece `index` is set (out-of-range indexes are not).
+   * Tells whether piece `index` is set (out-of-range and non-integer indexes are not).
    * @param index Piece index.
    * @returns Whether it is set.
    */
   has(index: number): boolean {
-    if (index < 0 || index >= this.size) return false;
+    // Number.isInteger also refuses NaN and fractions, which `>>` would turn into piece 0 or 1.
+    if (!Number.isInteger(index) || index < 0 || index >= this.size) return false;
     return (this.bytes[index >> 3] & (0x80 >> (index & 7))) !== 0;
   }
 
@@ -77,7 +82,7 @@ export class Bitfield {
   }
 
   /**
-   * Clears piece `index`.
+   * Clears piece `index` (out-of-range and non-integer indexes are ignored).
    * @param index Piece index.
    * @returns `true` if it was set before.
    */
@@ -91,5 +96,34 @@ export class Bitfield {
   /** Sets every piece. */
   fill(): void {
     for (let i = 0; i < this.size; i++) this.set(i);
+  }
+
+  /**
+   * Replaces every bit: from bitfield bytes, or all set (`true`) or all clear (`false`).
+   * @param pieces Bytes of the same length (spare bits are cleared), or a boolean.
+   * @throws {RangeError} If the bytes have the wrong length.
+   */
+  assign(pieces: Uint8Array | boolean): void {
+    if (typeof pieces === "boolean") {
+      this.bytes.fill(0);
+      this.#count = 0;
+      if (pieces) this.fill();
+      return;
+    }
+    if (pieces.length !== this.bytes.length) {
+      throw new RangeError(`Bitfield has ${pieces.length} bytes, expected ${this.bytes.length}`);
+    }
+    this.bytes.set(pieces);
+    const spare = this.bytes.length * 8 - this.size;
+    if (spare > 0) this.bytes[this.bytes.length - 1] &= 0xff << spare;
+    let count = 0;
+    for (const byte of this.bytes) {
+      let b = byte;
+      while (b) {
+        b &= b - 1;
+        count++;
+      }
+    }
+    this.#count = count;
   }
 }

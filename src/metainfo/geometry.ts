@@ -44,6 +44,7 @@ export function pieceSize(info: PieceGeometry, index: number): number {
  * @param info The torrent's geometry.
  * @param index Piece index.
  * @returns The block count (the last block may be shorter).
+ * @throws {RangeError} For a piece index out of range.
  * @example
  * ```ts
  * import { blockCount } from "@shoal/shoal";
@@ -59,8 +60,9 @@ export function blockCount(info: PieceGeometry, index: number): number {
  * Length of block `block` of piece `index`.
  * @param info The torrent's geometry.
  * @param index Piece index.
- * @param block Block index inside the piece.
+ * @param block Block index inside the piece, `0 <= block < blockCount(info, index)`.
  * @returns The block's length in bytes.
+ * @throws {RangeError} For a piece or block index out of range.
  * @example
  * ```ts
  * import { blockSize } from "@shoal/shoal";
@@ -70,6 +72,10 @@ export function blockCount(info: PieceGeometry, index: number): number {
  */
 export function blockSize(info: PieceGeometry, index: number, block: number): number {
   const size = pieceSize(info, index);
+  if (!Number.isInteger(block) || block < 0 || block * BLOCK_SIZE >= size) {
+    const last = Math.ceil(size / BLOCK_SIZE) - 1;
+    throw new RangeError(`Block index ${block} of piece ${index} is out of range 0..${last}`);
+  }
   return Math.min(BLOCK_SIZE, size - block * BLOCK_SIZE);
 }
 
@@ -115,7 +121,10 @@ export function fileSpans(
 ): FileSpan[] {
   const last = files[files.length - 1];
   const total = last ? last.offset + last.length : 0;
-  if (offset < 0 || length < 0 || offset + length > total) {
+  if (
+    !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 ||
+    offset + length > total
+  ) {
     throw new RangeError(`Range ${offset}+${length} is outside the torrent's ${total} bytes`);
   }
   // Binary search for the first file whose end is past `offset`.

@@ -1,0 +1,126 @@
+import { formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
+
+/** First wait before dialling an address again after a failure. */
+export const RETRY_BASE_MS = 5_000;
+/** Longest wait between tries of one address. */
+export const RETRY_MAX_MS = 10 * 60_000;
+/** Most addresses remembered per torrent. */
+export const MAX_KNOWN_PEERS = 2_000;
+
+interface Entry {
+  address: PeerAddress;
+  failures: number;
+  nextTryAtMs: number;
+  connected: boolean;
+  connecting: boolean;
+  banned: boolean;
+}
+
+/**
+ * The addresses a torrent knows about, and which to dial next: new addresses first, failed
+ * ones after an exponential back-off, banned ones never. Pure bookkeeping; time is passed in.
+ * @example
+ * ```ts
+ * import { PeerBook } from "@shoal/shoal";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * const book = new PeerBook();
+ * book.add({ host: "127.0.0.1", port: 6881 }, 0);
+ * deepStrictEqual(book.next(0), { host: "127.0.0.1", port: 6881 });
+ * ```
+ */
+export class PeerBook {
+  #entries = new Map<string, Entry>();
+
+  /** Number of addresses known. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Adds an address if it is new and usable (port 1..65535).
+   * @param address The address.
+   * @param nowMs The current time.
+   * @returns `true` if it was new.
+   */
+  add(address: PeerAddress, nowMs: number): boolean {
+    if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) return false;
+    const key = formatPeerAddress(address);
+    if (this.#entries.has(key) || this.#entries.size >= MAX_KNOWN_PEERS) return false;
+    this.#entries.set(key, {
+      address,
+      failures: 0,
+      nextTryAtMs: nowMs,
+      connected: false,
+      connecting: false,
+      banned: false,
+    });
+    return true;
+  }
+
+  /**
+   * Picks an address to dial now and marks it as connecting.
+   * @param nowMs The current time.
+   * @returns The address, or `undefined` if none is due.
+   */
+  next(nowMs: number): PeerAddress | undefined {
+    let best: Entry | undefined;
+    for (const entry of this.#entries.values()) {
+      if (entry.banned || entry.connected || entry.connecting || entry.nextTryAtMs > nowMs) {
+        continue;
+      }
+      if (!best || entry.failures < best.failures) best = entry;
+      if (best.failures === 0) break;
+    }
+    if (!best) return undefined;
+    best.connecting = true;
+    return best.address;
+  }
+
+  /**
+   * Records the outcome of a dial, or that a connection (either direction) started or ended.
+   * @param address The address.
+   * @param state `connected`, `failed` (back off) or `closed` (may be dialled again later).
+   * @param nowMs The current time.
+   */
+  mark(address: PeerAddress, state: "connected" | "failed" | "closed", nowMs: number): void {
+    const key = formatPeerAddress(address);
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      if (state !== "connected") return;
+      this.add(address, nowMs);
+      entry = this.#entries.get(key);
+      if (!entry) return;
+    }
+    entry.connecting = false;
+    entry.connected = state === "connected";
+    if (state === "connected") entry.failures = 0;
+    else {
+      if (state === "failed") entry.failures++;
+      const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, entry.failures - 1));
+      entry.nextTryAtMs = nowMs + (state === "failed" ? wait : RETRY_BASE_MS);
+    }
+  }
+
+  /**
+   * Never dials this address again.
+   * @param address The address.
+   */
+  ban(address: PeerAddress): void {
+    const entry = this.#entries.get(formatPeerAddress(address));
+    if (entry) entry.banned = true;
+    else {
+      this.add(address, 0);
+      const added = this.#entries.get(formatPeerAddress(address));
+      if (added) added.banned = true;
+    }
+  }
+
+  /**
+   * Tells whether an address is banned.
+   * @param address The address.
+   * @returns `true` if banned.
+   */
+  isBanned(address: PeerAddress): boolean {
+    return this.#entries.get(formatPeerAddress(address))?.banned ?? false;
+  }
+}

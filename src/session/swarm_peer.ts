@@ -1,0 +1,98 @@
+import { Bitfield } from "../bytes/bitfield.ts";
+import type { PeerConnection } from "../peer/connection.ts";
+import { Notifier } from "../scheduler/notifier.ts";
+import type { BlockRequest, SchedulerPeer } from "../scheduler/piece_scheduler.ts";
+import { RateMeter } from "../scheduler/rate_meter.ts";
+
+/** Requests kept outstanding to a new peer before its rate is known. */
+export const INITIAL_QUEUE_DEPTH = 64;
+/** Fewest requests kept outstanding to a peer. */
+export const MIN_QUEUE_DEPTH = 16;
+/** Most requests kept outstanding to one peer (8 MiB of blocks). */
+export const MAX_QUEUE_DEPTH = 500;
+/** The pipeline is sized to hold this many seconds of the peer's download rate. */
+export const QUEUE_SECONDS = 2;
+
+/** Size of the cancelled-request memory kept per peer before it is reset. */
+const MAX_REMEMBERED_CANCELS = 8192;
+
+/**
+ * One connected peer as the session sees it: BEP 3 choke and interest state, the pieces it
+ * has, our outstanding requests, its queued requests to us, and rate meters.
+ * It holds the connection but does no I/O of its own.
+ */
+export class SwarmPeer implements SchedulerPeer {
+  /** The connection. */
+  readonly conn: PeerConnection;
+  /** The peer's id as hex text (unique among connected peers). */
+  readonly id: string;
+  /** Pieces the peer has. */
+  readonly has: Bitfield;
+  /** Our outstanding requests: block key -> time sent. */
+  readonly outstanding: Map<number, number> = new Map();
+  /** Block keys we cancelled or released: a late block for them is ignored, not an offence. */
+  readonly cancelled: Set<number> = new Set();
+  /** Its requests to us, waiting to be served. */
+  readonly uploadQueue: BlockRequest[] = [];
+  /** Woken when the request loop may have work. */
+  readonly wake: Notifier = new Notifier();
+  /** Woken when the upload queue gains requests. */
+  readonly uploadWake: Notifier = new Notifier();
+  /** Rate at which the peer sends us payload. */
+  readonly downRate: RateMeter = new RateMeter();
+  /** Rate at which we send the peer payload. */
+  readonly upRate: RateMeter = new RateMeter();
+  /** When the connection was made (ms, performance clock). */
+  readonly connectedAtMs: number = performance.now();
+  /** BEP 3 state. */
+  amChoking = true;
+  /** BEP 3 state. */
+  amInterested = false;
+  /** BEP 3 state. */
+  peerChoking = true;
+  /** BEP 3 state. */
+  peerInterested = false;
+  /** Requests to keep outstanding. */
+  queueDepth: number = INITIAL_QUEUE_DEPTH;
+  /** Last time the peer delivered a block, or we started asking after a pause. */
+  lastProgressAtMs: number = performance.now();
+  /** Last time we unchoked the peer. */
+  lastUnchokedAtMs: number | undefined;
+  /** `true` after it sat on our requests too long. */
+  snubbed = false;
+  /** Pieces it contributed to that failed their hash check. */
+  hashFailures = 0;
+
+  /**
+   * Wraps a connection that finished its handshake.
+   * @param conn The connection.
+   * @param pieceCount Pieces in the torrent.
+   */
+  constructor(conn: PeerConnection, pieceCount: number) {
+    this.conn = conn;
+    this.id = [...conn.peerId].map((b) => b.toString(16).padStart(2, "0")).join("");
+    this.has = new Bitfield(pieceCount);
+  }
+
+  /**
+   * Remembers that a block key was cancelled or released, so a late block is harmless.
+   * @param key The block key.
+   */
+  forget(key: number): void {
+    if (this.cancelled.size >= MAX_REMEMBERED_CANCELS) this.cancelled.clear();
+    this.cancelled.add(key);
+  }
+
+  /**
+   * Resizes the request pipeline to about {@linkcode QUEUE_SECONDS} of the peer's rate.
+   * @param nowMs The current time.
+   */
+  adaptQueueDepth(nowMs: number): void {
+    const perSecond = this.downRate.rate(nowMs) / 16384;
+    const wanted = Math.round(perSecond * QUEUE_SECONDS);
+    this.queueDepth = Math.min(
+      MAX_QUEUE_DEPTH,
+      Math.max(MIN_QUEUE_DEPTH, wanted, this.queueDepth >> 1),
+    );
+  }
+}

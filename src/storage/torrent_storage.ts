@@ -1,0 +1,316 @@
+import { dirname, resolve, sep } from "node:path";
+import { fileSpans, pieceSize } from "../metainfo/geometry.ts";
+import type { TorrentInfo } from "../metainfo/types.ts";
+import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from "./file_handles.ts";
+import { StorageError, toStorageError } from "./storage_error.ts";
+
+/** Options for {@linkcode TorrentStorage.open}. */
+export interface TorrentStorageOptions {
+  /** Most files kept open at once (least recently used are closed first). Default 64. */
+  maxOpenFiles?: number;
+}
+
+/** Fills `target` from `file` at `position`; `"EMISSING"` if the file ends first. */
+async function readFully(
+  file: Deno.FsFile,
+  path: string,
+  position: number,
+  target: Uint8Array,
+): Promise<void> {
+  try {
+    await file.seek(position, Deno.SeekMode.Start);
+  } catch (error) {
+    throw toStorageError(error, path, "reading");
+  }
+  let done = 0;
+  while (done < target.length) {
+    let n: number | null;
+    try {
+      n = await file.read(target.subarray(done));
+    } catch (error) {
+      throw toStorageError(error, path, "reading");
+    }
+    if (n === null || n === 0) {
+      throw new StorageError(
+        `Data missing: ${path} ends before byte ${position + target.length}`,
+        path,
+        "EMISSING",
+      );
+    }
+    done += n;
+  }
+}
+
+async function writeFully(
+  file: Deno.FsFile,
+  path: string,
+  position: number,
+  data: Uint8Array,
+): Promise<void> {
+  try {
+    await file.seek(position, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < data.length) {
+      const n = await file.write(data.subarray(done));
+      if (n <= 0) throw new Error("write() made no progress");
+      done += n;
+    }
+  } catch (error) {
+    throw toStorageError(error, path, "writing");
+  }
+}
+
+function checkComponent(component: string, fullPath: string): void {
+  if (
+    component === "" || component === "." || component === ".." || component.includes("/") ||
+    component.includes("\\") || component.includes("\0")
+  ) {
+    throw new StorageError(
+      `Path escapes the download folder: bad component ${JSON.stringify(component)} in ${fullPath}`,
+      fullPath,
+      "EESCAPE",
+    );
+  }
+}
+
+/**
+ * Where a torrent's data lives on disk: maps pieces to files under a download folder and
+ * reads and writes them with positioned I/O. BEP 47 padding files are never written or
+ * created; reading them yields zeros. Files are created lazily (no truncation) and their
+ * handles are cached (LRU, `maxOpenFiles`), with operations on one file serialized.
+ * @example
+ * ```ts
+ * import { TorrentStorage, type TorrentInfo } from "@shoal/shoal";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * const info = {
+ *   pieceLength: 4, pieceCount: 2, totalLength: 6, multiFile: false,
+ *   files: [{ path: ["a.bin"], offset: 0, length: 6, padding: false }],
+ * } as unknown as TorrentInfo; // a real one comes from parsing a .torrent file
+ * const dir = await Deno.makeTempDir();
+ * {
+ *   await using storage = await TorrentStorage.open(info, dir);
+ *   await storage.writePiece(1, new Uint8Array([5, 6]));
+ *   await storage.writePiece(0, new Uint8Array([1, 2, 3, 4]));
+ *   deepStrictEqual(await storage.readBlock(0, 2, 2), new Uint8Array([3, 4]));
+ *   deepStrictEqual(await Deno.readFile(`${dir}/a.bin`), new Uint8Array([1, 2, 3, 4, 5, 6]));
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class TorrentStorage {
+  /** The torrent this storage holds. */
+  readonly info: TorrentInfo;
+  /** The download folder, as an absolute path. */
+  readonly dir: string;
+  /** Absolute path of every file, in `info.files` order (padding files are never touched). */
+  readonly paths: readonly string[];
+  #files: FileHandleCache;
+
+  private constructor(info: TorrentInfo, dir: string, paths: string[], maxOpenFiles: number) {
+    this.info = info;
+    this.dir = dir;
+    this.paths = paths;
+    this.#files = new FileHandleCache({ maxOpenFiles });
+  }
+
+  /**
+   * Prepares storage for `info` under `dir` (which need not exist yet). Creates nothing on disk; checks that every file
+   * path stays inside `dir` (after resolving it), as a second line of defence behind the
+   * metainfo parser's sanitising.
+   * @param info The torrent.
+   * @param dir The download folder (relative paths are resolved against the working folder).
+   * @param options `maxOpenFiles` (default 64).
+   * @returns The storage; close it with `close()` or `await using`.
+   * @throws {StorageError} `"EESCAPE"` if a file path would leave `dir`; `"ENOTDIR"` if `dir`
+   * exists but is not a folder.
+   * @throws {RangeError} If `maxOpenFiles` is not a positive integer.
+   */
+  static async open(
+    info: TorrentInfo,
+    dir: string,
+    options: TorrentStorageOptions = {},
+  ): Promise<TorrentStorage> {
+    const root = resolve(dir);
+    try {
+      if (!(await Deno.stat(root)).isDirectory) {
+        throw new StorageError(`Download folder ${root} is not a folder`, root, "ENOTDIR");
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw toStorageError(error, root, "opening");
+    }
+    const prefix = root.endsWith(sep) ? root : root + sep;
+    const paths = info.files.map((file) => {
+      const shown = file.path.join("/");
+      if (file.path.length === 0) {
+        throw new StorageError(
+          "Path escapes the download folder: empty file path",
+          root,
+          "EESCAPE",
+        );
+      }
+      for (const component of file.path) checkComponent(component, shown);
+      const path = resolve(root, ...file.path);
+      if (!path.startsWith(prefix)) {
+        throw new StorageError(
+          `Path escapes the download folder: ${shown} resolves to ${path}, outside ${root}`,
+          path,
+          "EESCAPE",
+        );
+      }
+      return path;
+    });
+    return new TorrentStorage(info, root, paths, options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+  }
+
+  /**
+   * Creates every folder of the torrent and every zero-length file (which no piece would
+   * ever create). Padding files are skipped. Existing files are left alone.
+   * @returns When done.
+   * @throws {StorageError} If a folder or file cannot be created.
+   */
+  async prepare(): Promise<void> {
+    const folders = new Set<string>();
+    for (let i = 0; i < this.info.files.length; i++) {
+      if (!this.info.files[i].padding) folders.add(dirname(this.paths[i]));
+    }
+    for (const folder of folders) {
+      try {
+        await Deno.mkdir(folder, { recursive: true });
+      } catch (error) {
+        throw toStorageError(error, folder, "creating");
+      }
+    }
+    for (let i = 0; i < this.info.files.length; i++) {
+      const file = this.info.files[i];
+      if (file.padding || file.length !== 0) continue;
+      const path = this.paths[i];
+      try {
+        const handle = await Deno.open(path, { write: true, create: true });
+        handle.close();
+      } catch (error) {
+        throw toStorageError(error, path, "creating");
+      }
+    }
+  }
+
+  #checkIndex(index: number): number {
+    return pieceSize(this.info, index); // throws RangeError when out of range
+  }
+
+  /**
+   * Writes a whole (verified) piece to the files it covers, skipping padding.
+   * @param index Piece index.
+   * @param data The piece's bytes; must be exactly the piece's length.
+   * @returns When every byte is written (not necessarily flushed; see `sync`).
+   * @throws {RangeError} For a bad index or length.
+   * @throws {StorageError} On a disk error, e.g. "Disk full while writing <path>".
+   */
+  async writePiece(index: number, data: Uint8Array): Promise<void> {
+    const size = this.#checkIndex(index);
+    if (data.length !== size) {
+      throw new RangeError(`Piece ${index} is ${size} bytes, got ${data.length}`);
+    }
+    const spans = fileSpans(this.info.files, index * this.info.pieceLength, size);
+    await Promise.all(spans.map((span) => {
+      if (this.info.files[span.fileIndex].padding) return undefined;
+      const path = this.paths[span.fileIndex];
+      const chunk = data.subarray(span.rangeOffset, span.rangeOffset + span.length);
+      return this.#files.use(
+        path,
+        "write",
+        (file) => writeFully(file, path, span.fileOffset, chunk),
+      );
+    }));
+  }
+
+  /**
+   * Reads `length` bytes at `begin` inside piece `index`. Padding reads as zeros.
+   * @param index Piece index.
+   * @param begin Offset inside the piece.
+   * @param length Number of bytes.
+   * @returns A new buffer with the bytes.
+   * @throws {RangeError} If the range is outside the piece.
+   * @throws {StorageError} `"EMISSING"` ("Data missing: ...") if a file is missing or too
+   * short, or another code on a disk error.
+   */
+  async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
+    const size = this.#checkIndex(index);
+    if (
+      !Number.isInteger(begin) || !Number.isInteger(length) || begin < 0 || length < 0 ||
+      begin + length > size
+    ) {
+      throw new RangeError(`Range ${begin}+${length} is outside piece ${index} (${size} bytes)`);
+    }
+    const out = new Uint8Array(length);
+    const spans = fileSpans(this.info.files, index * this.info.pieceLength + begin, length);
+    await Promise.all(spans.map((span) => {
+      if (this.info.files[span.fileIndex].padding) return undefined;
+      const path = this.paths[span.fileIndex];
+      const target = out.subarray(span.rangeOffset, span.rangeOffset + span.length);
+      return this.#files.use(
+        path,
+        "read",
+        (file) => readFully(file, path, span.fileOffset, target),
+      );
+    }));
+    return out;
+  }
+
+  /**
+   * Reads a whole piece.
+   * @param index Piece index.
+   * @returns The piece's bytes.
+   * @throws {RangeError} For a bad index.
+   * @throws {StorageError} As {@linkcode TorrentStorage.readBlock}.
+   */
+  readPiece(index: number): Promise<Uint8Array> {
+    return this.readBlock(index, 0, this.#checkIndex(index));
+  }
+
+  /**
+   * Current size on disk of every file, in `info.files` order: `undefined` for a missing
+   * file, the nominal length for a padding file (never on disk).
+   * @returns One entry per file.
+   * @throws {StorageError} On a disk error other than "not found".
+   */
+  fileSizes(): Promise<(number | undefined)[]> {
+    return Promise.all(this.info.files.map(async (file, i) => {
+      if (file.padding) return file.length;
+      try {
+        const stat = await Deno.stat(this.paths[i]);
+        return stat.isFile ? stat.size : undefined;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+          return undefined;
+        }
+        throw toStorageError(error, this.paths[i], "reading");
+      }
+    }));
+  }
+
+  /**
+   * Flushes everything written so far to the disk (fdatasync). Call it before saving resume
+   * data, so the resume file never claims a piece that is not on disk.
+   * @returns When flushed.
+   * @throws {StorageError} If a flush fails.
+   */
+  sync(): Promise<void> {
+    return this.#files.sync();
+  }
+
+  /**
+   * Waits for running reads and writes, then closes every file. Idempotent.
+   * @returns When closed.
+   */
+  close(): Promise<void> {
+    return this.#files.close();
+  }
+
+  /**
+   * Same as {@linkcode TorrentStorage.close}, for `await using`.
+   * @returns When closed.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,87 @@
+import { withTrackerDeadline } from "./deadline.ts";
+import { clampAnnounceInterval, dedupePeers } from "./parse_announce_response.ts";
+import type { AnnounceOptions, AnnounceRequest, AnnounceResponse } from "./types.ts";
+import { checkAnnounceRequest } from "./build_announce_url.ts";
+import { encodeUdpAnnounceRequest } from "./udp_tracker_packets.ts";
+import {
+  connectUdpTracker,
+  exchangeUdp,
+  forgetUdpConnection,
+  resolveUdpTracker,
+  withUdpSocket,
+} from "./udp_tracker_transport.ts";
+import { TrackerError } from "./tracker_error.ts";
+
+/**
+ * Announces to a UDP tracker (BEP 15): connect (the connection id is cached for 60 s per
+ * tracker), then announce, each resent after 15 s, 30 s, 60 s, 120 s by default. Packets that
+ * are short, malformed or carry another transaction id are ignored. Peers are IPv4 (6 bytes)
+ * when the tracker is reached over IPv4 and IPv6 (18 bytes) over IPv6.
+ * @param url The tracker's `udp://host:port` URL.
+ * @param request The announce.
+ * @param options `signal`, `timeoutMs`, `socket` (else a temporary socket is used),
+ *   `udpRetransmitBaseMs`, `udpMaxRetransmits`.
+ * @returns The tracker's answer (interval clamped to 60 s .. 2 h).
+ * @throws {TrackerError} If the tracker refuses (error action, with its message), does not
+ *   answer, or the URL is not a UDP URL with a port.
+ * @throws {RangeError} If a request field is out of range.
+ * @example
+ * ```ts
+ * import { announceUdp, TrackerError } from "@shoal/shoal";
+ * import { rejects } from "node:assert/strict";
+ * const request = {
+ *   infoHash: new Uint8Array(20), peerId: new Uint8Array(20),
+ *   port: 6881, uploaded: 0, downloaded: 0, left: 0,
+ * };
+ * // Nobody answers on port 9: two quick tries, then a TrackerError.
+ * await rejects(
+ *   announceUdp("udp://127.0.0.1:9", request, { udpRetransmitBaseMs: 20, udpMaxRetransmits: 1 }),
+ *   TrackerError,
+ * );
+ * ```
+ */
+export function announceUdp(
+  url: string,
+  request: AnnounceRequest,
+  options: AnnounceOptions = {},
+): Promise<AnnounceResponse> {
+  checkAnnounceRequest(request);
+  return withTrackerDeadline(url, "announce", options, async (signal) => {
+    const target = await resolveUdpTracker(url, options.socket?.family, signal);
+    const exchange = {
+      signal,
+      retransmitBaseMs: options.udpRetransmitBaseMs,
+      maxRetransmits: options.udpMaxRetransmits,
+    };
+    return await withUdpSocket(options.socket, target.family, async (socket) => {
+      const connectionId = await connectUdpTracker(socket, target, exchange);
+      let reply;
+      try {
+        reply = await exchangeUdp(
+          socket,
+          target,
+          (transactionId) => encodeUdpAnnounceRequest(connectionId, transactionId, request),
+          "announce",
+          exchange,
+        );
+      } catch (error) {
+        if (error instanceof TrackerError && error.failureReason === undefined) {
+          forgetUdpConnection(target);
+        }
+        throw error;
+      }
+      const notes: string[] = [];
+      if (reply.droppedBytes > 0) {
+        notes.push(`dropped ${reply.droppedBytes} bytes that did not make a whole peer`);
+      }
+      const response: AnnounceResponse = {
+        peers: dedupePeers(reply.peers),
+        intervalSeconds: clampAnnounceInterval(reply.intervalSeconds),
+        seeders: reply.seeders,
+        leechers: reply.leechers,
+      };
+      if (notes.length > 0) response.warning = notes.join("; ");
+      return response;
+    });
+  });
+}
