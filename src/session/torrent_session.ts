@@ -1,4 +1,4 @@
-import { Bitfield } from "../bytes/bitfield.ts";
+import type { Bitfield } from "../bytes/bitfield.ts";
 import { encodeHex } from "../bytes/hex.ts";
 import { pieceSize } from "../metainfo/geometry.ts";
 import type { Metainfo } from "../metainfo/types.ts";
@@ -162,6 +162,7 @@ export class TorrentSession {
     this.peerId = options.peerId ?? generatePeerId();
     this.#uploadLimit = new RateLimiter(options.maxUploadRate);
     this.#downloadLimit = new RateLimiter(options.maxDownloadRate);
+    this.#controller.signal.addEventListener("abort", () => this.#events.close(), { once: true });
   }
 
   /** The TCP port we listen on, once `run()` has started listening. */
@@ -191,7 +192,6 @@ export class TorrentSession {
    * @throws {IncompleteDataError} With `requireComplete` and missing pieces.
    */
   async *run(): AsyncGenerator<SessionEvent> {
-    const signal = this.#controller.signal;
     const outer = this.#options.signal;
     const onOuterAbort = () => this.#controller.abort(outer?.reason);
     outer?.throwIfAborted();
@@ -203,7 +203,7 @@ export class TorrentSession {
       }
       this.#startedAtMs = performance.now();
       if (this.#have.complete) this.#completedAtMs = this.#startedAtMs;
-      if (this.#options.listen !== false) this.#listener = await this.#listen();
+      if (this.#options.listen !== false) this.#listener = this.#listen();
       yield { type: "ready", have: this.#have.count, pieceCount: this.#have.size, port: this.port };
       if (this.#have.complete && !this.#options.seed && !this.#options.requireComplete) {
         yield this.#completeEvent();
@@ -226,7 +226,7 @@ export class TorrentSession {
       outer?.removeEventListener("abort", onOuterAbort);
       await this.#shutdown();
     }
-    if (signal.aborted && this.#have) {
+    if (outer?.aborted && this.#have) {
       yield { type: "stopped", have: this.#have.count, pieceCount: this.#have.size };
     }
   }
@@ -241,10 +241,16 @@ export class TorrentSession {
     let have = await loadResume(dir, metainfo);
     if (!have) {
       const progress = new EventQueue<SessionEvent>();
+      let lastReportMs = -Infinity;
       const checking = checkPieces(metainfo, this.#storage, {
         hash: async (data) => (await this.#pool.hash(data)).digest,
         signal: this.#controller.signal,
-        onProgress: (checked, total) => progress.push({ type: "checking", checked, total }),
+        onProgress: (checked, total) => {
+          const now = performance.now();
+          if (checked < total && now - lastReportMs < TICK_MS / 5) return;
+          lastReportMs = now;
+          progress.push({ type: "checking", checked, total });
+        },
       }).finally(() => progress.close());
       yield* progress;
       have = await checking;
@@ -257,7 +263,7 @@ export class TorrentSession {
     });
   }
 
-  async #listen(): Promise<Deno.Listener> {
+  #listen(): Deno.Listener {
     const hostname = this.#options.listenHost ?? "0.0.0.0";
     const port = this.#options.port;
     if (port !== undefined) return Deno.listen({ hostname, port });
