@@ -1,14 +1,14 @@
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
 /**
- * Formats a byte count for people: `1.5 MiB`.
+ * Formats a byte count for people: `1.50 MiB`, `42.0 GiB`, `512 B`.
  * @param bytes A count of bytes.
  * @returns The count with a binary unit.
  * @example
  * ```ts
  * import { formatBytes } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
- * strictEqual(formatBytes(1536 * 1024), "1.5 MiB");
+ * strictEqual(formatBytes(1536 * 1024), "1.50 MiB");
  * ```
  */
 export function formatBytes(bytes: number): string {

@@ -24,6 +24,8 @@ const MAX_REMEMBERED_CANCELS = 8192;
 export class SwarmPeer implements SchedulerPeer {
   /** The connection. */
   readonly conn: PeerConnection;
+  /** `true` when we dialed the peer, `false` when it connected to us. */
+  readonly outgoing: boolean;
   /** The peer's id as hex text (unique among connected peers). */
   readonly id: string;
   /** Pieces the peer has. */
@@ -67,9 +69,11 @@ export class SwarmPeer implements SchedulerPeer {
    * Wraps a connection that finished its handshake.
    * @param conn The connection.
    * @param pieceCount Pieces in the torrent.
+   * @param outgoing `true` when we dialed the peer.
    */
-  constructor(conn: PeerConnection, pieceCount: number) {
+  constructor(conn: PeerConnection, pieceCount: number, outgoing = false) {
     this.conn = conn;
+    this.outgoing = outgoing;
     this.id = [...conn.peerId].map((b) => b.toString(16).padStart(2, "0")).join("");
     this.has = new Bitfield(pieceCount);
   }

@@ -441,15 +441,13 @@ export class TorrentSession {
 
   /** Runs one connected peer until it leaves; never throws. */
   async #runPeer(conn: PeerConnection, dialed?: PeerAddress): Promise<void> {
-    const peer = new SwarmPeer(conn, this.metainfo.pieceCount);
+    const peer = new SwarmPeer(conn, this.metainfo.pieceCount, dialed !== undefined);
     const address = formatPeerAddress(conn.remote);
     const now = performance.now();
-    if (
-      encodeHex(conn.peerId) === encodeHex(this.peerId) || this.#peers.has(peer.id) ||
-      this.#bannedIds.has(peer.id)
-    ) {
-      // Ourselves, a duplicate, or banned.
-      if (dialed && encodeHex(conn.peerId) === encodeHex(this.peerId)) this.#book.ban(dialed);
+    const ourId = encodeHex(this.peerId);
+    if (peer.id === ourId || this.#bannedIds.has(peer.id) || !this.#replaceDuplicate(peer)) {
+      // Ourselves, banned, or a second connection to a peer we keep the first one of.
+      if (dialed && peer.id === ourId) this.#book.ban(dialed);
       else if (dialed) this.#book.mark(dialed, "closed", now);
       conn.close();
       return;
@@ -486,7 +484,7 @@ export class TorrentSession {
       peerAbort.abort();
       conn.close();
       await Promise.allSettled(loops);
-      this.#peers.delete(peer.id);
+      if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
       this.#scheduler.removePeer(peer);
       if (dialed) this.#book.mark(dialed, "closed", performance.now());
       if (!this.#controller.signal.aborted) {
@@ -495,6 +493,24 @@ export class TorrentSession {
         this.#dial();
       }
     }
+  }
+
+  /**
+   * Decides between two connections to the same peer, which happen when both sides dial each
+   * other at once. Both ends must choose the same one, or each drops the one the other kept:
+   * the connection opened by the side with the lower peer id survives.
+   * @returns `false` to drop `peer`; `true` to keep it (any older connection is closed).
+   */
+  #replaceDuplicate(peer: SwarmPeer): boolean {
+    const existing = this.#peers.get(peer.id);
+    if (!existing) return true;
+    if (existing.outgoing === peer.outgoing) return false;
+    const ourId = encodeHex(this.peerId);
+    const opener = (p: SwarmPeer) => p.outgoing ? ourId : p.id;
+    if (opener(peer) > opener(existing)) return false;
+    this.#peers.delete(existing.id);
+    existing.conn.close();
+    return true;
   }
 
   async #sendOpening(peer: SwarmPeer): Promise<void> {
@@ -534,7 +550,10 @@ export class TorrentSession {
         peer.peerInterested = false;
         return undefined;
       case "have":
-        if (this.#scheduler.peerHave(peer, message.index)) await this.#updateInterest(peer);
+        if (this.#scheduler.peerHave(peer, message.index)) {
+          await this.#updateInterest(peer);
+          peer.wake.notify();
+        }
         return this.#dropIfBothSeeds(peer);
       case "bitfield":
       case "have-all":
@@ -542,6 +561,7 @@ export class TorrentSession {
         const pieces = message.type === "bitfield" ? message.bytes : message.type === "have-all";
         this.#scheduler.setPeerPieces(peer, pieces);
         await this.#updateInterest(peer);
+        peer.wake.notify();
         return this.#dropIfBothSeeds(peer);
       }
       case "request":
