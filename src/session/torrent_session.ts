@@ -649,6 +649,7 @@ export class TorrentSession {
     }
     await this.#storage.writePiece(index, data);
     this.#scheduler.pieceVerified(index);
+    this.#wakeAll(); // the piece's bytes left the memory budget: peers may request again
     this.#pieceCache.delete(index);
     this.#resumeDirty = true;
     this.#events.push({ type: "piece", index, from: [...piece.contributors] });

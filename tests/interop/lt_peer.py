@@ -8,6 +8,8 @@ Subcommands (each prints one JSON line on stdout, or exits non-zero with a messa
   create SOURCE OUT [--piece-length N] [--tracker URL]... [--private] [--hybrid]
                                      -> {"ok": true}
   check TORRENT SAVE_DIR             -> {"numPieces", "validPieces"}
+  fetch TORRENT SAVE_DIR HOST PORT   downloads from one peer, exits when complete
+                                     -> {"seconds"} (for bench/e2e_bench.ts)
   peer CONFIG_JSON                   long-running peer: prints {"event": "ready", "port": N}, then
                                      answers JSON-line commands read from stdin:
                                        {"id": 1, "cmd": "status"}
@@ -161,6 +163,31 @@ def cmd_check(torrent, save_dir):
     raise SystemExit("check: timed out")
 
 
+def cmd_fetch(torrent, save_dir, host, port):
+    ses = lt.session(loopback_settings(0))
+    p = lt.add_torrent_params()
+    p.ti = lt.torrent_info(torrent)
+    p.save_path = os.path.abspath(save_dir)
+    p.flags &= ~lt.torrent_flags.auto_managed
+    p.flags &= ~lt.torrent_flags.paused
+    start = time.monotonic()
+    h = ses.add_torrent(p)
+    h.connect_peer((host, int(port)))
+    deadline = time.time() + 3600
+    while time.time() < deadline:
+        ses.pop_alerts()
+        st = h.status()
+        if st.is_seeding or st.is_finished:
+            emit({"seconds": time.monotonic() - start})
+            return
+        if st.errc.value() != 0:
+            raise SystemExit("fetch: %s" % st.errc.message())
+        if st.num_peers == 0 and time.monotonic() - start > 5:
+            h.connect_peer((host, int(port)))
+        ses.wait_for_alert(50)
+    raise SystemExit("fetch: timed out")
+
+
 def cmd_peer(config_json):
     cfg = json.loads(config_json)
     ses = lt.session(loopback_settings(int(cfg.get("port") or 0)))
@@ -230,6 +257,8 @@ def main():
         cmd_create(sys.argv[2:])
     elif sub == "check" and len(sys.argv) == 4:
         cmd_check(sys.argv[2], sys.argv[3])
+    elif sub == "fetch" and len(sys.argv) == 6:
+        cmd_fetch(*sys.argv[2:6])
     elif sub == "peer" and len(sys.argv) == 3:
         cmd_peer(sys.argv[2])
     else:
