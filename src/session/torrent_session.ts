@@ -16,6 +16,7 @@ import { TrackerTiers } from "../tracker/tracker_tiers.ts";
 import type { AnnounceRequest } from "../tracker/types.ts";
 import { checkRequest } from "../upload/check_request.ts";
 import { chooseUnchoked, type OptimisticUnchoke, RECHOKE_INTERVAL_MS } from "../upload/choker.ts";
+import { encodeExtensionHandshake, EXTENSION_HANDSHAKE_ID } from "../wire/extension.ts";
 import type { PeerMessage } from "../wire/message.ts";
 import { formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
 import { generatePeerId } from "../wire/peer_id.ts";
@@ -31,7 +32,11 @@ export const SNUB_TIMEOUT_MS = 30_000;
 /** Resume data is saved this often while downloading. */
 export const RESUME_SAVE_INTERVAL_MS = 30_000;
 /** Requests one peer may have queued with us; we advertise it as `reqq` (BEP 10). */
-export const MAX_QUEUED_UPLOADS = 500;
+export const MAX_QUEUED_UPLOADS = 2000;
+/** Requests refused for a full queue after which the peer counts as flooding and is dropped. */
+export const MAX_OVERFLOW_REQUESTS = 4 * MAX_QUEUED_UPLOADS;
+/** Most bytes of blocks sent to one peer in one write. */
+export const UPLOAD_BATCH_BYTES = 256 * 1024;
 /** Dials in progress at once. */
 export const MAX_CONCURRENT_DIALS = 10;
 /** Pieces a peer may contribute to that fail their hash before it is banned. */
@@ -515,6 +520,16 @@ export class TorrentSession {
 
   async #sendOpening(peer: SwarmPeer): Promise<void> {
     const messages: PeerMessage[] = [];
+    if (peer.conn.extensions.extended) {
+      // BEP 10: no extension messages yet, but `reqq` tells the peer how deep to pipeline.
+      const payload = encodeExtensionHandshake({
+        m: {},
+        v: "shoal 0.1.0",
+        reqq: MAX_QUEUED_UPLOADS,
+        p: this.port,
+      });
+      messages.push({ type: "extended", id: EXTENSION_HANDSHAKE_ID, payload });
+    }
     const have = this.#have;
     if (peer.conn.extensions.fast && have.count === 0) messages.push({ type: "have-none" });
     else if (peer.conn.extensions.fast && have.complete) messages.push({ type: "have-all" });
@@ -731,6 +746,12 @@ export class TorrentSession {
     });
     if (verdict.action === "drop") return verdict.reason;
     if (verdict.action === "reject") {
+      if (
+        peer.uploadQueue.length >= MAX_QUEUED_UPLOADS &&
+        ++peer.overflowRequests > MAX_OVERFLOW_REQUESTS
+      ) {
+        return `flooded us with requests beyond the ${MAX_QUEUED_UPLOADS} we allow`;
+      }
       if (peer.conn.extensions.fast) peer.conn.send({ type: "reject", ...request }).catch(() => {});
       return undefined;
     }
@@ -742,19 +763,28 @@ export class TorrentSession {
   async #uploadLoop(peer: SwarmPeer, signal: AbortSignal): Promise<void> {
     try {
       while (!signal.aborted) {
-        const request = peer.uploadQueue.shift();
-        if (!request) {
+        if (peer.uploadQueue.length === 0) {
           await peer.uploadWake.wait(signal);
           continue;
         }
-        await this.#uploadLimit.take(request.length, signal);
-        const block = await this.#readBlock(request);
-        if (peer.amChoking) continue;
-        await peer.conn.sendPiece(request.index, request.begin, block);
+        // Serve queued requests in batches: one write per batch, reads started together.
+        const batch: BlockRequest[] = [];
+        let bytes = 0;
+        while (peer.uploadQueue.length > 0 && bytes < UPLOAD_BATCH_BYTES) {
+          const request = peer.uploadQueue.shift()!;
+          batch.push(request);
+          bytes += request.length;
+        }
+        await this.#uploadLimit.take(bytes, signal);
+        const blocks = await Promise.all(batch.map((request) => this.#readBlock(request)));
+        if (peer.amChoking) continue; // choked meanwhile: the queue was rejected or cleared
+        await peer.conn.send(
+          batch.map((r, i): PeerMessage => ({ type: "piece", ...r, block: blocks[i] })),
+        );
         const now = performance.now();
-        peer.upRate.add(block.length, now);
-        this.#upRate.add(block.length, now);
-        this.#uploaded += block.length;
+        peer.upRate.add(bytes, now);
+        this.#upRate.add(bytes, now);
+        this.#uploaded += bytes;
       }
     } catch (error) {
       if (!signal.aborted) throw error;

@@ -16,14 +16,15 @@ export interface RequestContext {
   readonly amChoking: boolean;
   /** Requests from this peer already queued. */
   readonly queued: number;
-  /** Most requests one peer may have queued; more is a flood. */
+  /** Most requests one peer may have queued (our BEP 10 `reqq`); more are rejected. */
   readonly maxQueued: number;
 }
 
 /**
  * Checks one incoming block request. Out-of-range indexes, offsets and lengths, a length over
- * 16 KiB, a piece we never announced and a flood of requests are reasons to drop the peer; a
- * request while we choke the peer is rejected (BEP 6) or ignored by the caller.
+ * 16 KiB and a piece we never announced are reasons to drop the peer; a request while we choke
+ * the peer or beyond a full queue is rejected (BEP 6) or ignored by the caller, who drops a
+ * peer that keeps flooding.
  * @param request The request's fields, as decoded.
  * @param context What we know about the peer and the torrent.
  * @returns Serve, reject (with a reason) or drop (with a reason).
@@ -59,7 +60,7 @@ export function checkRequest(
     return { action: "drop", reason: `requested piece ${index}, which we lack` };
   }
   if (context.queued >= context.maxQueued) {
-    return { action: "drop", reason: `flooded us with over ${context.maxQueued} requests` };
+    return { action: "reject", reason: `already queued ${context.maxQueued} requests` };
   }
   if (context.amChoking) return { action: "reject", reason: "requested while choked" };
   return { action: "serve" };

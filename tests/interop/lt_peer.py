@@ -8,8 +8,10 @@ Subcommands (each prints one JSON line on stdout, or exits non-zero with a messa
   create SOURCE OUT [--piece-length N] [--tracker URL]... [--private] [--hybrid]
                                      -> {"ok": true}
   check TORRENT SAVE_DIR             -> {"numPieces", "validPieces"}
-  fetch TORRENT SAVE_DIR HOST PORT   downloads from one peer, exits when complete
-                                     -> {"seconds"} (for bench/e2e_bench.ts)
+  fetch TORRENT SAVE_DIR HOST PORT [plaintext]
+                                     downloads from one peer, exits when complete
+                                     -> {"seconds"} (for bench/e2e.ts); "plaintext" turns off
+                                     libtorrent's encrypted-first (MSE) connection attempt
   peer CONFIG_JSON                   long-running peer: prints {"event": "ready", "port": N}, then
                                      answers JSON-line commands read from stdin:
                                        {"id": 1, "cmd": "status"}
@@ -163,8 +165,12 @@ def cmd_check(torrent, save_dir):
     raise SystemExit("check: timed out")
 
 
-def cmd_fetch(torrent, save_dir, host, port):
-    ses = lt.session(loopback_settings(0))
+def cmd_fetch(torrent, save_dir, host, port, mode=""):
+    settings = loopback_settings(0)
+    if mode == "plaintext":
+        settings["out_enc_policy"] = 2  # pe_disabled
+        settings["in_enc_policy"] = 2
+    ses = lt.session(settings)
     p = lt.add_torrent_params()
     p.ti = lt.torrent_info(torrent)
     p.save_path = os.path.abspath(save_dir)
@@ -257,8 +263,8 @@ def main():
         cmd_create(sys.argv[2:])
     elif sub == "check" and len(sys.argv) == 4:
         cmd_check(sys.argv[2], sys.argv[3])
-    elif sub == "fetch" and len(sys.argv) == 6:
-        cmd_fetch(*sys.argv[2:6])
+    elif sub == "fetch" and len(sys.argv) in (6, 7):
+        cmd_fetch(*sys.argv[2:])
     elif sub == "peer" and len(sys.argv) == 3:
         cmd_peer(sys.argv[2])
     else:
