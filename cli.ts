@@ -51,6 +51,20 @@ function line(text = ""): void {
   write(text + "\n");
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Escapes control characters (newlines, ESC, BEL...) in text from a torrent, a magnet link,
+ * a tracker or an error, so that it prints as one line and cannot drive the terminal.
+ */
+function printable(text: string): string {
+  return text.replace(
+    CONTROL_CHARACTERS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 function parse(
@@ -127,13 +141,19 @@ async function commandInfo(args: string[]): Promise<number> {
       line(JSON.stringify({ ...link, infoHash: link.infoHashHex, infoHashHex: undefined }));
       return 0;
     }
-    line(`name:       ${link.name ?? "(not given)"}`);
+    line(`name:       ${link.name === undefined ? "(not given)" : printable(link.name)}`);
     line(`info hash:  ${link.infoHashHex}`);
     line(
-      `trackers:   ${link.trackers.length === 0 ? "none" : link.trackers.join("\n            ")}`,
+      `trackers:   ${
+        link.trackers.length === 0 ? "none" : link.trackers.map(printable).join("\n            ")
+      }`,
     );
-    if (link.peers.length > 0) line(`peers:      ${link.peers.map(formatPeerAddress).join(", ")}`);
-    if (link.webSeeds.length > 0) line(`web seeds:  ${link.webSeeds.join("\n            ")}`);
+    if (link.peers.length > 0) {
+      line(`peers:      ${printable(link.peers.map(formatPeerAddress).join(", "))}`);
+    }
+    if (link.webSeeds.length > 0) {
+      line(`web seeds:  ${link.webSeeds.map(printable).join("\n            ")}`);
+    }
     return 0;
   }
   const meta = await readTorrent(target);
@@ -155,7 +175,7 @@ async function commandInfo(args: string[]): Promise<number> {
     }));
     return 0;
   }
-  line(`name:        ${meta.name}`);
+  line(`name:        ${printable(meta.name)}`);
   line(`info hash:   ${meta.infoHashHex}`);
   line(
     `size:        ${formatBytes(meta.totalLength)} (${
@@ -166,16 +186,18 @@ async function commandInfo(args: string[]): Promise<number> {
     `pieces:      ${meta.pieceCount.toLocaleString("en-US")} x ${formatBytes(meta.pieceLength)}`,
   );
   line(`private:     ${meta.private ? "yes" : "no"}`);
-  if (meta.comment) line(`comment:     ${meta.comment}`);
-  if (meta.createdBy) line(`created by:  ${meta.createdBy}`);
+  if (meta.comment) line(`comment:     ${printable(meta.comment)}`);
+  if (meta.createdBy) line(`created by:  ${printable(meta.createdBy)}`);
   if (meta.creationDate !== undefined) {
     line(`created:     ${new Date(meta.creationDate * 1000).toISOString().replace(".000Z", "Z")}`);
   }
   if (meta.announce.length === 0) line("trackers:    none");
   meta.announce.forEach((tier, i) =>
-    line(`${i === 0 ? "trackers:    " : "             "}tier ${i + 1}: ${tier.join(", ")}`)
+    line(
+      `${i === 0 ? "trackers:    " : "             "}tier ${i + 1}: ${printable(tier.join(", "))}`,
+    )
   );
-  if (meta.urlList.length > 0) line(`web seeds:   ${meta.urlList.join(", ")}`);
+  if (meta.urlList.length > 0) line(`web seeds:   ${printable(meta.urlList.join(", "))}`);
   line(`files:       ${files.length}`);
   for (const entry of fileTree(files.map((f) => ({ path: f.path, length: f.length })))) {
     line(`  ${entry}`);
@@ -194,11 +216,11 @@ function fileTree(files: { path: readonly string[]; length: number }[]): string[
     ) common++;
     open.length = common;
     for (let depth = common; depth < file.path.length - 1; depth++) {
-      out.push(`${"  ".repeat(depth)}${file.path[depth]}/`);
+      out.push(`${"  ".repeat(depth)}${printable(file.path[depth])}/`);
       open.push(file.path[depth]);
     }
     const depth = file.path.length - 1;
-    out.push(`${"  ".repeat(depth)}${file.path[depth]}  (${formatBytes(file.length)})`);
+    out.push(`${"  ".repeat(depth)}${printable(file.path[depth])}  (${formatBytes(file.length)})`);
   }
   return out;
 }
@@ -275,7 +297,7 @@ function makeDisplay(meta: Metainfo, mode: "json" | "quiet" | "bar" | "lines"): 
       if (mode === "quiet") return;
       if (event.type === "warning") {
         if (drawn) write("\r\x1b[2K");
-        line(`warning: ${event.message}`);
+        line(`warning: ${printable(event.message)}`);
         return;
       }
       if (event.type === "checking" && mode === "bar") {
@@ -504,10 +526,10 @@ export async function main(
   } catch (error) {
     if (signal.aborted) return 130;
     if (error instanceof UsageError) {
-      console.error(`shoal: ${error.message}\nRun "shoal help" for usage.`);
+      console.error(`shoal: ${printable(error.message)}\nRun "shoal help" for usage.`);
       return 2;
     }
-    console.error(`shoal: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`shoal: ${printable(error instanceof Error ? error.message : String(error))}`);
     if (Deno.env.get("SHOAL_DEBUG") && error instanceof Error) console.error(error.stack);
     return 1;
   }

@@ -154,6 +154,8 @@ export class TorrentSession {
   #lastRechokeMs = 0;
   #lastResumeSaveMs = 0;
   #resumeDirty = false;
+  /** The `complete` event is queued (resume data saved first); seeding may end after it. */
+  #completeReported = false;
   #fatal: unknown;
 
   /**
@@ -207,7 +209,10 @@ export class TorrentSession {
         throw new IncompleteDataError(this.#have.count, this.#have.size);
       }
       this.#startedAtMs = performance.now();
-      if (this.#have.complete) this.#completedAtMs = this.#startedAtMs;
+      if (this.#have.complete) {
+        this.#completedAtMs = this.#startedAtMs;
+        this.#completeReported = true;
+      }
       if (this.#options.listen !== false) this.#listener = this.#listen();
       yield { type: "ready", have: this.#have.count, pieceCount: this.#have.size, port: this.port };
       if (this.#have.complete && !this.#options.seed && !this.#options.requireComplete) {
@@ -684,6 +689,7 @@ export class TorrentSession {
     }
     this.#events.push(this.#progressEvent());
     this.#events.push(this.#completeEvent());
+    this.#completeReported = true;
     for (const peer of this.#peers.values()) {
       if (peer.has.complete) peer.conn.close();
       else if (peer.amInterested) {
@@ -835,7 +841,7 @@ export class TorrentSession {
         await this.#saveResume();
       }
       this.#events.push(this.#progressEvent());
-      if (this.#have.complete && this.#completedAtMs !== undefined && !this.#wantsSeeding()) {
+      if (this.#completeReported && !this.#wantsSeeding()) {
         this.#events.close();
         return;
       }
