@@ -70,6 +70,7 @@ export {
   blockKey,
   type BlockOutcome,
   type BlockRequest,
+  DEFAULT_MAX_ACTIVE_BYTES,
   PieceScheduler,
   type PieceSchedulerOptions,
   type SchedulerPeer,

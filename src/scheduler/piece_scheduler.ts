@@ -21,6 +21,9 @@ export interface SchedulerPeer {
 }
 
 /** Most blocks a piece may have (a 1 GiB piece); block keys are `index * BLOCKS_PER_KEY + block`. */
+/** Default budget for piece buffers in memory: 16 MiB (or four pieces when pieces are larger). */
+export const DEFAULT_MAX_ACTIVE_BYTES: number = 16 * 1024 * 1024;
+
 const BLOCKS_PER_KEY = 65536;
 /** Block state value meaning "received"; lower values count outstanding requests. */
 const RECEIVED = 255;
@@ -64,11 +67,13 @@ export class ActivePiece {
    * Makes an empty piece buffer.
    * @param index Piece index.
    * @param size Piece length in bytes.
+   * @param buffer Memory to reuse, exactly `size` bytes (its old contents are overwritten
+   *   block by block before the piece completes).
    */
-  constructor(index: number, size: number) {
+  constructor(index: number, size: number, buffer?: Uint8Array) {
     this.index = index;
     this.size = size;
-    this.data = new Uint8Array(size);
+    this.data = buffer?.length === size ? buffer : new Uint8Array(size);
     this.blocks = new Uint8Array(Math.ceil(size / BLOCK_SIZE));
     this.missing = this.blocks.length;
   }
@@ -81,7 +86,7 @@ export class ActivePiece {
 
 /** Options for {@linkcode PieceScheduler}. */
 export interface PieceSchedulerOptions {
-  /** Bytes of piece buffers that may be in memory at once (default 48 MiB). */
+  /** Bytes of piece buffers that may be in memory at once (default 16 MiB, or 4 pieces if more). */
   maxActiveBytes?: number;
   /** Source of randomness for the picker. */
   random?: () => number;
@@ -128,6 +133,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   readonly #maxActiveBytes: number;
   readonly #random: () => number;
   readonly #peers: Set<P> = new Set();
+  readonly #spare: Uint8Array[] = [];
 
   /**
    * Makes a scheduler for one torrent.
@@ -139,7 +145,8 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     this.geometry = geometry;
     this.have = have;
     this.availability = new Uint16Array(geometry.pieceCount);
-    this.#maxActiveBytes = options.maxActiveBytes ?? 48 * 1024 * 1024;
+    this.#maxActiveBytes = options.maxActiveBytes ??
+      Math.max(DEFAULT_MAX_ACTIVE_BYTES, 4 * geometry.pieceLength);
     this.#random = options.random ?? Math.random;
   }
 
@@ -297,7 +304,12 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   }
 
   #startPiece(index: number): ActivePiece {
-    const piece = new ActivePiece(index, pieceSize(this.geometry, index));
+    const size = pieceSize(this.geometry, index);
+    const piece = new ActivePiece(
+      index,
+      size,
+      size === this.geometry.pieceLength ? this.#spare.pop() : undefined,
+    );
     this.active.set(index, piece);
     this.#open.add(piece);
     this.#activeBytes += piece.size;
@@ -367,6 +379,20 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
       }
     }
     return piece.complete ? { completed: piece, cancel } : { cancel };
+  }
+
+  /**
+   * Hands back a finished piece's buffer for a later piece to reuse, which keeps memory flat
+   * instead of allocating (and leaving the allocator to return) one buffer per piece. The
+   * caller must not touch `buffer` afterwards.
+   * @param buffer A piece buffer from {@linkcode ActivePiece.data}.
+   */
+  recycle(buffer: Uint8Array): void {
+    const limit = Math.floor(this.#maxActiveBytes / this.geometry.pieceLength);
+    if (
+      buffer.length === this.geometry.pieceLength && buffer.byteOffset === 0 &&
+      buffer.buffer.byteLength === buffer.length && this.#spare.length < limit
+    ) this.#spare.push(buffer);
   }
 
   /**

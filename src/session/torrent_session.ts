@@ -76,7 +76,7 @@ export interface TorrentSessionOptions {
   maxDownloadRate?: number;
   /** A hash pool to share between sessions; one is made (and closed) otherwise. */
   hashPool?: HashPool;
-  /** Bytes of piece buffers in memory at once (default 48 MiB). */
+  /** Bytes of piece buffers in memory at once (default 16 MiB, or 4 pieces if more). */
   maxActiveBytes?: number;
   /** Refuse to start unless every piece is already here (for `shoal seed`). */
   requireComplete?: boolean;
@@ -245,7 +245,10 @@ export class TorrentSession {
   async *#prepare(): AsyncGenerator<SessionEvent> {
     const { metainfo } = this;
     const dir = this.#options.dir;
-    this.#pool = this.#options.hashPool ?? new HashPool();
+    // One core stays free for the network and the disk; the pool hashes on the others.
+    const cores = navigator.hardwareConcurrency || 1;
+    this.#pool = this.#options.hashPool ??
+      new HashPool({ size: Math.max(1, Math.min(4, cores - 1)) });
     this.#ownsPool = !this.#options.hashPool;
     this.#storage = await TorrentStorage.open(metainfo, dir);
     let have = await loadResume(dir, metainfo);
@@ -650,6 +653,7 @@ export class TorrentSession {
     if (this.#controller.signal.aborted) return;
     if (!ok) {
       this.#scheduler.pieceFailed(index);
+      this.#scheduler.recycle(data);
       for (const id of piece.contributors) {
         const peer = this.#peers.get(id);
         if (!peer) continue;
@@ -669,6 +673,7 @@ export class TorrentSession {
     }
     await this.#storage.writePiece(index, data);
     this.#scheduler.pieceVerified(index);
+    this.#scheduler.recycle(data);
     this.#wakeAll(); // the piece's bytes left the memory budget: peers may request again
     this.#pieceCache.delete(index);
     this.#resumeDirty = true;
