@@ -74,7 +74,7 @@ export function formatDuration(seconds: number): string {
  */
 export function renderBar(fraction: number, width: number): string {
   const eighths = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-  const clamped = Math.min(1, Math.max(0, fraction));
+  const clamped = Number.isNaN(fraction) ? 0 : Math.min(1, Math.max(0, fraction));
   const total = Math.floor(clamped * width * 8);
   const full = Math.floor(total / 8);
   const part = eighths[total % 8];

@@ -30,6 +30,8 @@ interface Entry {
  */
 export class PeerBook {
   #entries = new Map<string, Entry>();
+  /** Banned addresses, kept apart so that neither the size limit nor eviction forgets them. */
+  #banned = new Set<string>();
 
   /** Number of addresses known. */
   get size(): number {
@@ -44,8 +46,10 @@ export class PeerBook {
    */
   add(address: PeerAddress, nowMs: number): boolean {
     if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) return false;
+    if (address.host === "") return false;
     const key = formatPeerAddress(address);
-    if (this.#entries.has(key) || this.#entries.size >= MAX_KNOWN_PEERS) return false;
+    if (this.#entries.has(key) || this.#banned.has(key)) return false;
+    if (this.#entries.size >= MAX_KNOWN_PEERS && !this.#evictOne()) return false;
     this.#entries.set(key, {
       address,
       failures: 0,
@@ -106,13 +110,27 @@ export class PeerBook {
    * @param address The address.
    */
   ban(address: PeerAddress): void {
-    const entry = this.#entries.get(formatPeerAddress(address));
+    const key = formatPeerAddress(address);
+    this.#banned.add(key);
+    const entry = this.#entries.get(key);
     if (entry) entry.banned = true;
-    else {
-      this.add(address, 0);
-      const added = this.#entries.get(formatPeerAddress(address));
-      if (added) added.banned = true;
+  }
+
+  /** Forgets the known address that failed most (never a connected one) to make room. */
+  #evictOne(): boolean {
+    let worst: string | undefined;
+    let worstFailures = 0;
+    for (const [key, entry] of this.#entries) {
+      if (entry.connected || entry.connecting) continue;
+      const failures = entry.banned ? Infinity : entry.failures;
+      if (failures > worstFailures) {
+        worst = key;
+        worstFailures = failures;
+      }
     }
+    if (worst === undefined) return false;
+    this.#entries.delete(worst);
+    return true;
   }
 
   /**
@@ -121,6 +139,6 @@ export class PeerBook {
    * @returns `true` if banned.
    */
   isBanned(address: PeerAddress): boolean {
-    return this.#entries.get(formatPeerAddress(address))?.banned ?? false;
+    return this.#banned.has(formatPeerAddress(address));
   }
 }

@@ -46,6 +46,11 @@ export function checkRequest(
 ): RequestVerdict {
   const { index, begin, length } = request;
   const { geometry } = context;
+  for (const [name, value] of [["index", index], ["begin", begin], ["length", length]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      return { action: "drop", reason: `sent a request with ${name} ${value}` };
+    }
+  }
   if (index >= geometry.pieceCount) {
     return { action: "drop", reason: `requested piece ${index} of ${geometry.pieceCount}` };
   }
