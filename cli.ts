@@ -25,13 +25,17 @@ const USAGE = `shoal ${VERSION}: a BitTorrent client for Deno
 Usage:
   shoal info <file.torrent | magnet:?...> [--json]
   shoal create <path> [--tracker URL]... [--piece-length BYTES] [--private] [--comment TEXT] -o <out.torrent>
-  shoal download <file.torrent> [-o DIR] [--port N] [--max-peers N] [--peer HOST:PORT]...
-                 [--max-up RATE] [--max-down RATE] [--seed] [--seed-ratio R] [--seed-time SECONDS]
-                 [--no-trackers] [--json] [--quiet]
-  shoal seed <file.torrent> [-o DIR] [--port N] [--peer HOST:PORT]... [--max-up RATE] [--json] [--quiet]
+  shoal download <file.torrent> [-o DIR] [--peer HOST:PORT]... [--no-trackers]
+                 [--seed] [--seed-ratio R] [--seed-time SECONDS] [COMMON...]
+  shoal seed <file.torrent> [-o DIR] [--peer HOST:PORT]... [--no-trackers] [COMMON...]
   shoal verify <file.torrent> [-o DIR] [--json]
   shoal demo
 
+COMMON: [--port N] [--listen-host ADDR] [--max-peers N] [--max-up RATE] [--max-down RATE]
+        [--json] [--quiet]
+  --port        TCP port for incoming peers (default 6881, or the next free one; 0 for any)
+  --listen-host address to listen on (default 0.0.0.0; 127.0.0.1 keeps it on this machine)
+  --json        one JSON event per line instead of a progress bar
 RATE is bytes per second, with an optional k, m or g suffix (powers of 1024).
 Exit codes: 0 success, 1 error or incomplete data (verify), 2 bad usage, 130 interrupted.`;
 
@@ -342,10 +346,13 @@ async function runSession(
   meta: Metainfo,
   options: TorrentSessionOptions,
   mode: "json" | "quiet" | "bar" | "lines",
-): Promise<{ completed: boolean; seconds: number; downloaded: number; uploaded: number }> {
+): Promise<
+  { completed: boolean; seconds: number; downloaded: number; uploaded: number; have?: number }
+> {
   const display = makeDisplay(meta, mode);
   const session = new TorrentSession(meta, options);
   let completed = false, seconds = 0, downloaded = 0, uploaded = 0;
+  let have: number | undefined;
   try {
     for await (const event of session.run()) {
       display.event(event);
@@ -354,12 +361,16 @@ async function runSession(
         seconds = event.seconds;
         downloaded = event.downloaded;
       }
-      if (event.type === "progress") uploaded = event.uploaded;
+      if (event.type === "progress") {
+        uploaded = event.uploaded;
+        have = event.have;
+      }
+      if (event.type === "stopped") have = event.have;
     }
   } finally {
     display.finish();
   }
-  return { completed, seconds, downloaded, uploaded };
+  return { completed, seconds, downloaded, uploaded, have };
 }
 
 function outputMode(values: Record<string, unknown>): "json" | "quiet" | "bar" | "lines" {
@@ -371,6 +382,7 @@ function outputMode(values: Record<string, unknown>): "json" | "quiet" | "bar" |
 const SESSION_OPTIONS = {
   output: { type: "string", short: "o" },
   port: { type: "string" },
+  "listen-host": { type: "string" },
   "max-peers": { type: "string" },
   peer: { type: "string", multiple: true },
   "max-up": { type: "string" },
@@ -391,6 +403,7 @@ function sessionOptions(
   return {
     dir: (values.output as string | undefined) ?? ".",
     port,
+    listenHost: values["listen-host"] as string | undefined,
     maxPeers: parseCount(values["max-peers"] as string | undefined, "max-peers", 1),
     peers: ((values.peer as string[] | undefined) ?? []).map(parsePeer),
     maxUploadRate: parseCount(values["max-up"] as string | undefined, "max-up"),
@@ -412,8 +425,23 @@ async function commandDownload(args: string[], signal: AbortSignal): Promise<num
   const seconds = parseNumber(values["seed-time"] as string | undefined, "seed-time");
   const seed = ratio !== undefined || seconds !== undefined ? { ratio, seconds } : !!values.seed;
   const mode = outputMode(values);
-  const result = await runSession(meta, { ...sessionOptions(values, signal), seed }, mode);
-  if (signal.aborted) return 130;
+  const options = sessionOptions(values, signal);
+  const result = await runSession(meta, { ...options, seed }, mode);
+  if (signal.aborted) {
+    if (mode !== "json" && !result.completed) {
+      line(
+        `stopped: ${result.have ?? 0} of ${meta.pieceCount} pieces verified and saved in ${
+          printable(options.dir)
+        }; run the same command to resume`,
+      );
+    }
+    return 130;
+  }
+  if (!result.completed) {
+    throw new Error(
+      `The download ended before completing (${result.have ?? 0} of ${meta.pieceCount} pieces)`,
+    );
+  }
   if (mode !== "json" && result.completed) {
     const rate = result.seconds > 0 ? result.downloaded / result.seconds : 0;
     line(

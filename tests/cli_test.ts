@@ -480,6 +480,8 @@ Deno.test("cli: `download` into a path that is a file fails with one line", asyn
     "--no-trackers",
     "--port",
     "0",
+    "--listen-host",
+    "127.0.0.1",
     "--quiet",
   ]);
   strictEqual(result.stdout, "");
@@ -499,6 +501,8 @@ Deno.test("cli: `seed` on incomplete data fails with one line naming the valid p
     "--no-trackers",
     "--port",
     "0",
+    "--listen-host",
+    "127.0.0.1",
   ]);
   strictEqual(result.stdout, "");
   assertOneLineFailure(
@@ -518,6 +522,8 @@ Deno.test("cli: `download` from a closed peer port exits 130 soon after SIGINT",
     "--no-trackers",
     "--port",
     "0",
+    "--listen-host",
+    "127.0.0.1",
     "--json",
     "--peer",
     `127.0.0.1:${closedPort()}`,
@@ -557,7 +563,16 @@ Deno.test("cli: `download` with unreachable trackers exits 130 soon after SIGINT
   ]);
   strictEqual(created.code, 0, created.stderr);
   ok(created.stdout.includes(fx.infoHash), "trackers are not part of the info hash");
-  const running = startCli(["download", torrent, "-o", `${fx.dir}/dl-trackers`, "--port", "0"]);
+  const running = startCli([
+    "download",
+    torrent,
+    "-o",
+    `${fx.dir}/dl-trackers`,
+    "--port",
+    "0",
+    "--listen-host",
+    "127.0.0.1",
+  ]);
   try {
     // Without --json nothing is printed at first: give it time to start and announce.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
@@ -586,7 +601,16 @@ Deno.test("cli: a tracker's failure reason is printed as one escaped warning lin
     torrent,
   ]);
   strictEqual(created.code, 0, created.stderr);
-  const running = startCli(["download", torrent, "-o", `${fx.dir}/dl-refused`, "--port", "0"]);
+  const running = startCli([
+    "download",
+    torrent,
+    "-o",
+    `${fx.dir}/dl-refused`,
+    "--port",
+    "0",
+    "--listen-host",
+    "127.0.0.1",
+  ]);
   try {
     const warning = await running.waitForLine(
       (line) => line.startsWith("warning: "),
