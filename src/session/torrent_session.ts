@@ -232,11 +232,15 @@ export class TorrentSession {
         if (event.type === "complete" && !this.#options.seed) break;
       }
       if (this.#fatal !== undefined) throw this.#fatal;
+    } catch (error) {
+      // Stopped by the caller (even mid-check): end quietly, as after `ready`.
+      if (!(outer?.aborted && (isAbort(error) || error === outer.reason))) throw error;
     } finally {
       outer?.removeEventListener("abort", onOuterAbort);
       await this.#shutdown();
     }
     if (outer?.aborted && this.#have) {
+      yield this.#progressEvent(); // final totals, as counted up to the last byte
       yield { type: "stopped", have: this.#have.count, pieceCount: this.#have.size };
     }
   }
@@ -380,6 +384,7 @@ export class TorrentSession {
   // ---- connections -------------------------------------------------------------------
 
   #dial(): void {
+    if (!this.#have) return; // not started yet: run() dials once the data is checked
     const signal = this.#controller.signal;
     const maxPeers = this.#options.maxPeers ?? 50;
     while (
@@ -920,7 +925,7 @@ export class TorrentSession {
       downRate: this.#downRate.rate(now),
       upRate: this.#upRate.rate(now),
       peers: this.#peers.size,
-      knownPeers: this.#book.size,
+      knownPeers: Math.max(this.#book.size, this.#peers.size),
       seeding: have.complete,
     };
   }

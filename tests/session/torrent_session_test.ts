@@ -579,3 +579,30 @@ Deno.test("requireComplete on incomplete data throws IncompleteDataError", async
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("addPeer() before run() is ready queues the address instead of throwing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "shoal-addpeer-" });
+  await using pool = new HashPool();
+  using deadline = new Deadline(60_000, "download");
+  const payload = await makePayload(root, 512 * 1024, 32 * 1024, 88);
+  const seeder = startSeeder(payload, pool);
+  try {
+    const port = await within(seeder.ready, 30_000, "seeder ready");
+    const leecher = new TorrentSession(payload.meta, {
+      dir: `${root}/leech`,
+      listenHost: LOOPBACK,
+      port: 0,
+      trackers: false,
+      hashPool: pool,
+      signal: deadline.signal,
+    });
+    leecher.addPeer(peerAt(port)); // before run(): the only way this leecher learns of the seeder
+    const events: SessionEvent[] = [];
+    for await (const event of leecher.run()) events.push(event);
+    strictEqual(ofType(events, "complete").length, 1, "completes from the address added early");
+    assertSameBytes(await Deno.readFile(`${root}/leech/payload.bin`), payload.data, "copy");
+  } finally {
+    await seeder.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
