@@ -39,21 +39,22 @@ export interface PickerView {
  */
 export function pickPiece(view: PickerView): number | undefined {
   const random = view.random ?? Math.random;
+  const count = view.pieceCount;
   const rarest = view.haveCount >= RANDOM_FIRST_PIECES;
+  // Scan from a random place and keep the first of the rarest: ties fall to chance without a
+  // random draw per piece, and a piece held by one peer only (the rarest possible) ends the
+  // scan at once, so a pick costs little even with tens of thousands of pieces.
+  const start = Math.min(count - 1, Math.floor(random() * count));
   let best: number | undefined;
   let bestAvailability = Infinity;
-  let ties = 0;
-  for (let i = 0; i < view.pieceCount; i++) {
+  for (let n = 0; n < count; n++) {
+    const i = start + n < count ? start + n : start + n - count;
     if (!view.peerHas(i) || view.have(i) || view.inProgress(i)) continue;
     const availability = rarest ? view.availability[i] : 0;
     if (availability < bestAvailability) {
       best = i;
       bestAvailability = availability;
-      ties = 1;
-    } else if (availability === bestAvailability) {
-      // Reservoir sampling: each tied piece ends up chosen with equal chance.
-      ties++;
-      if (random() * ties < 1) best = i;
+      if (availability <= 1) break;
     }
   }
   return best;
