@@ -382,6 +382,27 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   }
 
   /**
+   * Throws away the blocks a peer delivered to pieces still being assembled (call it when the
+   * peer is banned for bad data): those pieces are fetched again from others, so an honest
+   * peer that completes them is never blamed for the bad peer's bytes. Requests outstanding
+   * with other peers stay as they are.
+   * @param peerId The banned peer's id, as passed to {@linkcode PieceScheduler.receiveBlock}.
+   */
+  discardFrom(peerId: string): void {
+    for (const piece of this.active.values()) {
+      if (piece.complete || !piece.contributors.has(peerId)) continue;
+      for (let b = 0; b < piece.blocks.length; b++) {
+        if (piece.blocks[b] !== RECEIVED) continue;
+        piece.blocks[b] = 0;
+        piece.missing++;
+      }
+      piece.received = 0;
+      piece.contributors.clear();
+      this.#open.add(piece);
+    }
+  }
+
+  /**
    * Hands back a finished piece's buffer for a later piece to reuse, which keeps memory flat
    * instead of allocating (and leaving the allocator to return) one buffer per piece. The
    * caller must not touch `buffer` afterwards.

@@ -62,6 +62,8 @@ export class SwarmPeer implements SchedulerPeer {
   lastUnchokedAtMs: number | undefined;
   /** `true` after it sat on our requests too long. */
   snubbed = false;
+  /** Requests received while we choke it, since the last unchoke. */
+  chokedRequests = 0;
   /** Requests refused because its queue with us was full. */
   overflowRequests = 0;
   /** Pieces it contributed to that failed their hash check. */

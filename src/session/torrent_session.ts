@@ -650,6 +650,20 @@ export class TorrentSession {
     return undefined;
   }
 
+  /** Bans a peer that sent data failing SHA-1 checks and forgets the blocks it gave us. */
+  #ban(peer: SwarmPeer): void {
+    this.#bannedIds.add(peer.id);
+    this.#book.ban(peer.conn.remote);
+    this.#scheduler.discardFrom(peer.id);
+    this.#events.push({
+      type: "warning",
+      message: `Banned peer ${
+        formatPeerAddress(peer.conn.remote)
+      }: it sent data that failed SHA-1 checks`,
+    });
+    peer.conn.close();
+  }
+
   async #verify(piece: ActivePiece): Promise<void> {
     const { index } = piece;
     const expected = this.metainfo.pieceHashes.subarray(index * 20, index * 20 + 20);
@@ -659,14 +673,14 @@ export class TorrentSession {
     if (!ok) {
       this.#scheduler.pieceFailed(index);
       this.#scheduler.recycle(data);
-      for (const id of piece.contributors) {
+      // A peer already banned for bad data explains the failure: the others go uncharged.
+      const explained = [...piece.contributors].some((id) => this.#bannedIds.has(id));
+      for (const id of explained ? [] : piece.contributors) {
         const peer = this.#peers.get(id);
         if (!peer) continue;
         peer.hashFailures++;
         if (piece.contributors.size === 1 || peer.hashFailures > MAX_HASH_FAILURES) {
-          this.#bannedIds.add(id);
-          this.#book.ban(peer.conn.remote);
-          peer.conn.close();
+          this.#ban(peer);
         }
       }
       this.#events.push({
@@ -762,6 +776,9 @@ export class TorrentSession {
     });
     if (verdict.action === "drop") return verdict.reason;
     if (verdict.action === "reject") {
+      if (peer.amChoking && ++peer.chokedRequests > MAX_QUEUED_UPLOADS) {
+        return `kept sending requests while choked (over ${MAX_QUEUED_UPLOADS})`;
+      }
       if (
         peer.uploadQueue.length >= MAX_QUEUED_UPLOADS &&
         ++peer.overflowRequests > MAX_OVERFLOW_REQUESTS
@@ -891,8 +908,10 @@ export class TorrentSession {
       const unchoke = decision.unchoke.has(peer.id);
       if (unchoke === !peer.amChoking) continue;
       peer.amChoking = !unchoke;
-      if (unchoke) peer.lastUnchokedAtMs = now;
-      else {
+      if (unchoke) {
+        peer.lastUnchokedAtMs = now;
+        peer.chokedRequests = 0;
+      } else {
         if (peer.conn.extensions.fast) {
           const rejects = peer.uploadQueue.map((r): PeerMessage => ({ type: "reject", ...r }));
           if (rejects.length > 0) sends.push(peer.conn.send(rejects).catch(() => {}));

@@ -1,8 +1,8 @@
 /**
  * shoal DOWNLOADING from real BitTorrent programs on 127.0.0.1: libtorrent and aria2c seeders,
- * found directly (`--peer`) or through opentracker over HTTP and UDP, and a download resumed
- * after the shoal process is killed. Every test drives shoal's CLI (`shoal download --json`)
- * and checks the bytes on disk against the seeders' copy.
+ * found directly (`--peer`) or through opentracker over HTTP and UDP, a download resumed after
+ * the shoal process is killed, and a seeder that sends wrong data. Every test drives shoal's
+ * CLI (`shoal download --json`) and checks the bytes on disk against the seeders' copy.
  * @module
  */
 
@@ -165,6 +165,8 @@ interopTest(
         "--no-trackers",
         "--port",
         "0",
+        "--listen-host",
+        "127.0.0.1",
         "--json",
       ], { timeoutMs: SHOAL_RUN_LIMIT_MS });
       const events = assertCompleted(run, info.numPieces);
@@ -224,7 +226,17 @@ for (const protocol of ["http", "udp"] as const) {
         });
         await waitForSeeders(tracker, info.infoHash, 2, 30_000);
         const run = await runShoal(
-          ["download", torrent, "-o", `${dir}/get`, "--port", "0", "--json"],
+          [
+            "download",
+            torrent,
+            "-o",
+            `${dir}/get`,
+            "--port",
+            "0",
+            "--listen-host",
+            "127.0.0.1",
+            "--json",
+          ],
           { timeoutMs: SHOAL_RUN_LIMIT_MS },
         );
         const events = assertCompleted(run, info.numPieces);
@@ -284,6 +296,8 @@ interopTest(
         "--no-trackers",
         "--port",
         "0",
+        "--listen-host",
+        "127.0.0.1",
         "--json",
       ];
       // First run: kill it (no chance to save anything) once a quarter of the pieces are in.
@@ -356,6 +370,8 @@ interopTest(
         "--no-trackers",
         "--port",
         "0",
+        "--listen-host",
+        "127.0.0.1",
         "--json",
       ], { timeoutMs: SHOAL_RUN_LIMIT_MS });
       const events = assertCompleted(run, info.numPieces);
@@ -403,6 +419,8 @@ interopTest(
         "--no-trackers",
         "--port",
         "0",
+        "--listen-host",
+        "127.0.0.1",
         "--json",
       ], { timeoutMs: SHOAL_RUN_LIMIT_MS });
       const events = assertCompleted(run, info.numPieces);

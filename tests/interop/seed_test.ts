@@ -97,7 +97,18 @@ async function startCliSeeder(
   extraArgs: string[] = [],
 ): Promise<CliSeeder> {
   const port = freePort();
-  const args = ["seed", torrent, "-o", dir, "--port", String(port), "--json", ...extraArgs];
+  const args = [
+    "seed",
+    torrent,
+    "-o",
+    dir,
+    "--listen-host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--json",
+    ...extraArgs,
+  ];
   const proc = startShoal(args, { timeoutMs: TEST_TIMEOUT_MS + 30_000 });
   let uploaded = 0;
   const notes: string[] = [];
@@ -477,7 +488,7 @@ class RawPeer {
   #closed = false;
   /** Types of the messages received so far (after the handshake). */
   readonly received: PeerMessage["type"][] = [];
-  /** Payload bytes received in `piece` messages, concatenated per block. */
+  /** The `piece` messages received (blocks copied). */
   readonly blocks: { index: number; begin: number; block: Uint8Array }[] = [];
 
   private constructor(conn: Deno.TcpConn) {
