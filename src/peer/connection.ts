@@ -30,7 +30,7 @@ export const IDLE_TIMEOUT_MS = 120_000;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 /** The largest send buffer kept between writes; bigger batches use a one-off buffer. */
-const MAX_KEPT_SEND_BUFFER_BYTES = 256 * 1024;
+const MAX_KEPT_SEND_BUFFER_BYTES = 512 * 1024;
 /** Read room below which a partial frame is moved to the front of the read buffer. */
 const MIN_READ_ROOM_BYTES = 64 * 1024;
 

@@ -794,13 +794,15 @@ export class TorrentSession {
   }
 
   async #uploadLoop(peer: SwarmPeer, signal: AbortSignal): Promise<void> {
+    // One batch is written while the next one is read from disk.
+    let writing: Promise<void> = Promise.resolve();
     try {
       while (!signal.aborted) {
         if (peer.uploadQueue.length === 0) {
-          await peer.uploadWake.wait(signal);
+          await writing;
+          if (peer.uploadQueue.length === 0) await peer.uploadWake.wait(signal);
           continue;
         }
-        // Serve queued requests in batches: one write per batch, reads started together.
         const batch: BlockRequest[] = [];
         let bytes = 0;
         while (peer.uploadQueue.length > 0 && bytes < UPLOAD_BATCH_BYTES) {
@@ -810,15 +812,19 @@ export class TorrentSession {
         }
         await this.#uploadLimit.take(bytes, signal);
         const blocks = await Promise.all(batch.map((request) => this.#readBlock(request)));
+        await writing;
         if (peer.amChoking) continue; // choked meanwhile: the queue was rejected or cleared
-        await peer.conn.send(
+        writing = peer.conn.send(
           batch.map((r, i): PeerMessage => ({ type: "piece", ...r, block: blocks[i] })),
-        );
-        const now = performance.now();
-        peer.upRate.add(bytes, now);
-        this.#upRate.add(bytes, now);
-        this.#uploaded += bytes;
+        ).then(() => {
+          const now = performance.now();
+          peer.upRate.add(bytes, now);
+          this.#upRate.add(bytes, now);
+          this.#uploaded += bytes;
+        });
+        writing.catch(() => {}); // awaited on the next turn; never left unhandled
       }
+      await writing;
     } catch (error) {
       if (!signal.aborted) throw error;
     }
