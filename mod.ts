@@ -68,6 +68,7 @@ export { type PickerView, pickPiece, RANDOM_FIRST_PIECES } from "./src/scheduler
 export {
   ActivePiece,
   blockKey,
+  blockOfKey,
   type BlockOutcome,
   type BlockRequest,
   DEFAULT_MAX_ACTIVE_BYTES,

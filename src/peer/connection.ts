@@ -24,8 +24,11 @@ import { PeerError } from "./peer_error.ts";
 export const READ_BUFFER_BYTES: number = 256 * 1024;
 /** A keep-alive is sent after this long without sending anything (BEP 3 suggests 2 minutes). */
 export const KEEP_ALIVE_INTERVAL_MS = 60_000;
-/** `messages()` fails after this long waiting without receiving a single byte. */
-export const IDLE_TIMEOUT_MS = 120_000;
+/**
+ * `messages()` fails after this long waiting without receiving a single byte: longer than the
+ * two-minute keep-alive interval common among clients, so a quiet peer is not cut off.
+ */
+export const IDLE_TIMEOUT_MS = 180_000;
 /** Default limit for connecting and exchanging handshakes. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 

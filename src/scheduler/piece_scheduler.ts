@@ -46,6 +46,22 @@ export function blockKey(index: number, begin: number): number {
   return index * BLOCKS_PER_KEY + begin / BLOCK_SIZE;
 }
 
+/**
+ * The piece index and offset a {@linkcode blockKey} stands for.
+ * @param key A block key.
+ * @returns The piece index and the block's offset in it.
+ * @example
+ * ```ts
+ * import { blockKey, blockOfKey } from "@shoal/shoal";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(blockOfKey(blockKey(2, 32768)), { index: 2, begin: 32768 });
+ * ```
+ */
+export function blockOfKey(key: number): { index: number; begin: number } {
+  const index = Math.floor(key / BLOCKS_PER_KEY);
+  return { index, begin: (key - index * BLOCKS_PER_KEY) * BLOCK_SIZE };
+}
+
 /** A piece being downloaded: its buffer and the state of each block. */
 export class ActivePiece {
   /** Piece index. */

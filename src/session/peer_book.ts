@@ -14,6 +14,7 @@ interface Entry {
   connected: boolean;
   connecting: boolean;
   banned: boolean;
+  seed: boolean;
 }
 
 /**
@@ -57,6 +58,7 @@ export class PeerBook {
       connected: false,
       connecting: false,
       banned: false,
+      seed: false,
     });
     return true;
   }
@@ -64,12 +66,17 @@ export class PeerBook {
   /**
    * Picks an address to dial now and marks it as connecting.
    * @param nowMs The current time.
+   * @param skipSeeds Pass over addresses marked with {@linkcode PeerBook.markSeed} (a seed
+   *   has nothing for another seed).
    * @returns The address, or `undefined` if none is due.
    */
-  next(nowMs: number): PeerAddress | undefined {
+  next(nowMs: number, skipSeeds = false): PeerAddress | undefined {
     let best: Entry | undefined;
     for (const entry of this.#entries.values()) {
-      if (entry.banned || entry.connected || entry.connecting || entry.nextTryAtMs > nowMs) {
+      if (
+        entry.banned || entry.connected || entry.connecting || entry.nextTryAtMs > nowMs ||
+        (skipSeeds && entry.seed)
+      ) {
         continue;
       }
       if (!best || entry.failures < best.failures) best = entry;
@@ -103,6 +110,15 @@ export class PeerBook {
       const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, entry.failures - 1));
       entry.nextTryAtMs = nowMs + (state === "failed" ? wait : RETRY_BASE_MS);
     }
+  }
+
+  /**
+   * Remembers that the peer at this address has every piece.
+   * @param address The address.
+   */
+  markSeed(address: PeerAddress): void {
+    const entry = this.#entries.get(formatPeerAddress(address));
+    if (entry) entry.seed = true;
   }
 
   /**

@@ -1,10 +1,10 @@
 import type { Bitfield } from "../bytes/bitfield.ts";
 import { encodeHex } from "../bytes/hex.ts";
-import { pieceSize } from "../metainfo/geometry.ts";
+import { BLOCK_SIZE, pieceSize } from "../metainfo/geometry.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { acceptPeer, connectPeer, type PeerConnection } from "../peer/connection.ts";
 import { RateLimiter } from "../peer/rate_limiter.ts";
-import { blockKey, PieceScheduler } from "../scheduler/piece_scheduler.ts";
+import { blockKey, blockOfKey, PieceScheduler } from "../scheduler/piece_scheduler.ts";
 import type { ActivePiece, BlockRequest } from "../scheduler/piece_scheduler.ts";
 import { RateMeter } from "../scheduler/rate_meter.ts";
 import { HashPool } from "../sha1/hash_pool.ts";
@@ -29,6 +29,8 @@ import { SwarmPeer } from "./swarm_peer.ts";
 export const TICK_MS = 500;
 /** A peer holding our requests this long without sending a block is snubbed. */
 export const SNUB_TIMEOUT_MS = 30_000;
+/** A single request unanswered this long (while the peer answers others) is asked elsewhere. */
+export const REQUEST_TIMEOUT_MS = 20_000;
 /** Resume data is saved this often while downloading. */
 export const RESUME_SAVE_INTERVAL_MS = 30_000;
 /** Requests one peer may have queued with us; we advertise it as `reqq` (BEP 10). */
@@ -132,6 +134,8 @@ export class TorrentSession {
   readonly #peers = new Map<string, SwarmPeer>();
   readonly #book = new PeerBook();
   readonly #bannedIds = new Set<string>();
+  /** BEP 3 `key`: lets a tracker know us across address changes. */
+  readonly #trackerKey = crypto.getRandomValues(new Uint32Array(1))[0];
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #downRate = new RateMeter();
   readonly #upRate = new RateMeter();
@@ -366,6 +370,7 @@ export class TorrentSession {
       left: this.#left(),
       event,
       numWant: 80,
+      key: this.#trackerKey,
     };
   }
 
@@ -392,7 +397,7 @@ export class TorrentSession {
       this.#peers.size + this.#dialing < maxPeers
     ) {
       if (this.#have.complete && !this.#wantsSeeding()) return;
-      const address = this.#book.next(performance.now());
+      const address = this.#book.next(performance.now(), this.#have.complete);
       if (!address) return;
       this.#dialing++;
       this.#spawn(
@@ -429,7 +434,7 @@ export class TorrentSession {
           tcp.close();
           break;
         }
-        if (this.#peers.size >= (this.#options.maxPeers ?? 50) + 5) {
+        if (this.#peers.size >= (this.#options.maxPeers ?? 50)) {
           tcp.close();
           continue;
         }
@@ -504,7 +509,10 @@ export class TorrentSession {
       await Promise.allSettled(loops);
       if (this.#peers.get(peer.id) === peer) this.#peers.delete(peer.id);
       this.#scheduler.removePeer(peer);
-      if (dialed) this.#book.mark(dialed, "closed", performance.now());
+      if (dialed) {
+        this.#book.mark(dialed, "closed", performance.now());
+        if (peer.has.complete) this.#book.markSeed(dialed);
+      }
       if (!this.#controller.signal.aborted) {
         this.#events.push({ type: "peer", change: "disconnected", address, reason });
         for (const other of this.#peers.values()) other.wake.notify();
@@ -698,7 +706,7 @@ export class TorrentSession {
     this.#resumeDirty = true;
     this.#events.push({ type: "piece", index, from: [...piece.contributors] });
     for (const peer of this.#peers.values()) {
-      if (!peer.has.has(index)) peer.conn.send({ type: "have", index }).catch(() => {});
+      peer.conn.send({ type: "have", index }).catch(() => {});
     }
     if (this.#have.complete) await this.#onComplete();
   }
@@ -740,7 +748,7 @@ export class TorrentSession {
   async *#requestBatches(peer: SwarmPeer, signal: AbortSignal): AsyncGenerator<BlockRequest[]> {
     while (!signal.aborted) {
       if (!peer.peerChoking && peer.amInterested && !this.#have.complete) {
-        const room = peer.queueDepth - peer.outstanding.size;
+        const room = (peer.snubbed ? 1 : peer.queueDepth) - peer.outstanding.size;
         if (room >= Math.max(1, peer.queueDepth >> 3) || peer.outstanding.size === 0) {
           const wasIdle = peer.outstanding.size === 0;
           const batch = this.#scheduler.fillRequests(peer, room);
@@ -860,11 +868,11 @@ export class TorrentSession {
       for (const peer of this.#peers.values()) {
         peer.adaptQueueDepth(now);
         if (peer.outstanding.size > 0 && now - peer.lastProgressAtMs > SNUB_TIMEOUT_MS) {
-          peer.snubbed = true;
+          peer.snubbed = true; // until it sends a block; meanwhile it gets one request at a time
           for (const key of peer.outstanding.keys()) peer.forget(key);
           this.#scheduler.releaseAll(peer);
           this.#wakeAll();
-        }
+        } else this.#expireRequests(peer, now);
         if (peer.amInterested && !this.#scheduler.isInteresting(peer)) {
           await this.#updateInterest(peer);
         }
@@ -880,6 +888,24 @@ export class TorrentSession {
       }
       this.#dial();
     }
+  }
+
+  /**
+   * Gives up on single requests a peer has sat on for {@linkcode REQUEST_TIMEOUT_MS} while it
+   * answers others: they are cancelled and go back to the scheduler for any peer to take.
+   */
+  #expireRequests(peer: SwarmPeer, now: number): void {
+    let expired = false;
+    for (const [key, sentAtMs] of peer.outstanding) {
+      if (now - sentAtMs < REQUEST_TIMEOUT_MS) continue;
+      const { index, begin } = blockOfKey(key);
+      if (!this.#scheduler.release(peer, { index, begin, length: 0 })) continue;
+      peer.forget(key);
+      const length = Math.min(BLOCK_SIZE, pieceSize(this.metainfo, index) - begin);
+      peer.conn.send({ type: "cancel", index, begin, length }).catch(() => {});
+      expired = true;
+    }
+    if (expired) this.#wakeAll();
   }
 
   /** Re-chokes at once when a slot is free, so new interested peers need not wait 10 s. */

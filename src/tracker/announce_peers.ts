@@ -115,6 +115,7 @@ export async function* announcePeers(
     if (event === "started") started = true;
     if (event === "completed") completedSent = true;
     if (current.left > 0) wasIncomplete = true;
+    for (const error of response.skipped ?? []) options.onWarning?.(error.message);
     if (response.warning !== undefined) {
       options.onWarning?.(`Tracker ${response.url} warns: ${response.warning}`);
     }

@@ -3,14 +3,7 @@ import { clampAnnounceInterval, dedupePeers } from "./parse_announce_response.ts
 import type { AnnounceOptions, AnnounceRequest, AnnounceResponse } from "./types.ts";
 import { checkAnnounceRequest } from "./build_announce_url.ts";
 import { encodeUdpAnnounceRequest } from "./udp_tracker_packets.ts";
-import {
-  connectUdpTracker,
-  exchangeUdp,
-  forgetUdpConnection,
-  resolveUdpTracker,
-  withUdpSocket,
-} from "./udp_tracker_transport.ts";
-import { TrackerError } from "./tracker_error.ts";
+import { exchangeConnectedUdp, resolveUdpTracker, withUdpSocket } from "./udp_tracker_transport.ts";
 
 /**
  * Announces to a UDP tracker (BEP 15): connect (the connection id is cached for 60 s per
@@ -54,22 +47,14 @@ export function announceUdp(
       maxRetransmits: options.udpMaxRetransmits,
     };
     return await withUdpSocket(options.socket, target.family, async (socket) => {
-      const connectionId = await connectUdpTracker(socket, target, exchange);
-      let reply;
-      try {
-        reply = await exchangeUdp(
-          socket,
-          target,
-          (transactionId) => encodeUdpAnnounceRequest(connectionId, transactionId, request),
-          "announce",
-          exchange,
-        );
-      } catch (error) {
-        if (error instanceof TrackerError && error.failureReason === undefined) {
-          forgetUdpConnection(target);
-        }
-        throw error;
-      }
+      const reply = await exchangeConnectedUdp(
+        socket,
+        target,
+        (connectionId, transactionId) =>
+          encodeUdpAnnounceRequest(connectionId, transactionId, request),
+        "announce",
+        exchange,
+      );
       const notes: string[] = [];
       if (reply.droppedBytes > 0) {
         notes.push(`dropped ${reply.droppedBytes} bytes that did not make a whole peer`);

@@ -173,6 +173,15 @@ export function parseAnnounceResponse(bytes: Uint8Array, url = ""): AnnounceResp
   const intervalSeconds = clampAnnounceInterval(
     typeof rawInterval === "number" || typeof rawInterval === "bigint" ? rawInterval : undefined,
   );
+  if (
+    !(typeof rawInterval === "number" && rawInterval >= MIN_ANNOUNCE_INTERVAL_SECONDS &&
+      rawInterval <= MAX_ANNOUNCE_INTERVAL_SECONDS)
+  ) {
+    const given = typeof rawInterval === "number" || typeof rawInterval === "bigint"
+      ? `an interval of ${rawInterval} s`
+      : "no usable interval";
+    notes.push(`gave ${given}: re-announcing every ${intervalSeconds} s`);
+  }
   const response: AnnounceResponse = { peers: dedupePeers(peers), intervalSeconds };
   const minInterval = countField(root, "min interval");
   if (minInterval !== undefined && minInterval > 0) {

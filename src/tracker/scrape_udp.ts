@@ -1,12 +1,7 @@
 import { withTrackerDeadline } from "./deadline.ts";
 import type { AnnounceOptions } from "./types.ts";
 import { encodeUdpScrapeRequest, type UdpScrapeEntry } from "./udp_tracker_packets.ts";
-import {
-  connectUdpTracker,
-  exchangeUdp,
-  resolveUdpTracker,
-  withUdpSocket,
-} from "./udp_tracker_transport.ts";
+import { exchangeConnectedUdp, resolveUdpTracker, withUdpSocket } from "./udp_tracker_transport.ts";
 import { TrackerError } from "./tracker_error.ts";
 
 /**
@@ -46,11 +41,11 @@ export function scrapeUdp(
       maxRetransmits: options.udpMaxRetransmits,
     };
     return await withUdpSocket(options.socket, target.family, async (socket) => {
-      const connectionId = await connectUdpTracker(socket, target, exchange);
-      const reply = await exchangeUdp(
+      const reply = await exchangeConnectedUdp(
         socket,
         target,
-        (transactionId) => encodeUdpScrapeRequest(connectionId, transactionId, infoHashes),
+        (connectionId, transactionId) =>
+          encodeUdpScrapeRequest(connectionId, transactionId, infoHashes),
         "scrape",
         exchange,
       );

@@ -7,6 +7,8 @@ import type { AnnounceOptions, AnnounceRequest, AnnounceResponse } from "./types
 export interface TieredAnnounceResponse extends AnnounceResponse {
   /** The URL of the tracker that answered. */
   url: string;
+  /** Trackers tried before it that failed this time, each with its error. */
+  skipped: readonly TrackerError[];
 }
 
 /** How {@linkcode TrackerTiers} announces to one tracker (tests pass a fake). */
@@ -118,7 +120,7 @@ export class TrackerTiers {
   ): Promise<TieredAnnounceResponse> {
     options.signal?.throwIfAborted();
     checkAnnounceRequest(request);
-    const errors: Error[] = [];
+    const errors: TrackerError[] = [];
     for (const tier of this.#tiers) {
       for (const url of [...tier]) {
         const trackerId = request.trackerId ?? this.#trackerIds.get(url);
@@ -132,7 +134,7 @@ export class TrackerTiers {
           }
           if (response.trackerId !== undefined) this.#trackerIds.set(url, response.trackerId);
           if (request.event === "completed") this.#completedAnnounced = true;
-          return { ...response, url };
+          return { ...response, url, skipped: errors };
         } catch (error) {
           if (options.signal?.aborted) throw options.signal.reason;
           errors.push(

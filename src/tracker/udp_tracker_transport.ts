@@ -34,6 +34,8 @@ export interface UdpExchangeOptions {
   retransmitBaseMs?: number;
   /** Resends before giving up. */
   maxRetransmits?: number;
+  /** How long a connection id is used; {@linkcode UDP_CONNECTION_ID_TTL_MS} by default. */
+  connectionIdTtlMs?: number;
 }
 
 const connectionIds = new Map<string, { id: bigint; expiresAt: number }>();
@@ -150,7 +152,6 @@ export function exchangeUdp<K extends UdpTrackerResponse["type"]>(
   const base = options.retransmitBaseMs ?? DEFAULT_UDP_RETRANSMIT_BASE_MS;
   const maxRetransmits = options.maxRetransmits ?? DEFAULT_UDP_MAX_RETRANSMITS;
   const transactionId = randomTransactionId();
-  const packet = makePacket(transactionId);
   const { url } = target;
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -185,7 +186,14 @@ export function exchangeUdp<K extends UdpTrackerResponse["type"]>(
         resolve(response as Extract<UdpTrackerResponse, { type: K }>);
       }
     });
+    let packet: Uint8Array;
     const send = (): void => {
+      try {
+        packet = makePacket(transactionId); // again on each try: it may carry an expiring id
+      } catch (error) {
+        fail(error);
+        return;
+      }
       socket.send(packet, target.address, target.port).catch(() => {
         // Lost like any datagram; the retransmit timer covers it.
       });
@@ -229,20 +237,79 @@ export async function connectUdpTracker(
   target: UdpTrackerTarget,
   options: UdpExchangeOptions,
 ): Promise<bigint> {
+  return (await udpConnection(socket, target, options)).id;
+}
+
+async function udpConnection(
+  socket: UdpSocket,
+  target: UdpTrackerTarget,
+  options: UdpExchangeOptions,
+): Promise<{ id: bigint; expiresAt: number }> {
   const key = cacheKey(target);
   const cached = connectionIds.get(key);
-  if (cached && cached.expiresAt > Date.now()) return cached.id;
+  if (cached && cached.expiresAt > Date.now()) return cached;
   connectionIds.delete(key);
   const response = await exchangeUdp(socket, target, encodeUdpConnectRequest, "connect", options);
-  connectionIds.set(key, {
-    id: response.connectionId,
-    expiresAt: Date.now() + UDP_CONNECTION_ID_TTL_MS,
-  });
+  const ttl = options.connectionIdTtlMs ?? UDP_CONNECTION_ID_TTL_MS;
+  const fresh = { id: response.connectionId, expiresAt: Date.now() + ttl };
+  connectionIds.set(key, fresh);
   if (connectionIds.size > 1024) {
     const now = Date.now();
     for (const [k, v] of connectionIds) if (v.expiresAt <= now) connectionIds.delete(k);
   }
-  return response.connectionId;
+  return fresh;
+}
+
+/** A connection id ran out between retransmissions; the caller connects again. */
+class ConnectionIdExpired extends Error {}
+
+/**
+ * Connects (or reuses a connection id) and exchanges one request that carries the id (BEP 15
+ * announce or scrape). An id is never sent once older than {@linkcode UDP_CONNECTION_ID_TTL_MS}:
+ * a retransmission that would do so connects again first. A tracker that stops answering has
+ * its cached id forgotten.
+ * @param socket The socket.
+ * @param target The tracker.
+ * @param makePacket Builds the request from a connection id and a transaction id.
+ * @param expected The response type wanted.
+ * @param options `signal`, `retransmitBaseMs`, `maxRetransmits`.
+ * @returns The response.
+ * @throws {TrackerError} On an error packet or when the tracker does not answer.
+ */
+export async function exchangeConnectedUdp<K extends "announce" | "scrape">(
+  socket: UdpSocket,
+  target: UdpTrackerTarget,
+  makePacket: (connectionId: bigint, transactionId: number) => Uint8Array,
+  expected: K,
+  options: UdpExchangeOptions,
+): Promise<Extract<UdpTrackerResponse, { type: K }>> {
+  for (let round = 0;; round++) {
+    const { id, expiresAt } = await udpConnection(socket, target, options);
+    try {
+      return await exchangeUdp(
+        socket,
+        target,
+        (transactionId) => {
+          if (Date.now() >= expiresAt) throw new ConnectionIdExpired();
+          return makePacket(id, transactionId);
+        },
+        expected,
+        options,
+      );
+    } catch (error) {
+      if (error instanceof ConnectionIdExpired && round < 3) {
+        forgetUdpConnection(target);
+        continue;
+      }
+      if (error instanceof ConnectionIdExpired) {
+        throw new TrackerError(`Cannot ${expected} to ${target.url}: no answer`, target.url);
+      }
+      if (error instanceof TrackerError && error.failureReason === undefined) {
+        forgetUdpConnection(target);
+      }
+      throw error;
+    }
+  }
 }
 
 /**

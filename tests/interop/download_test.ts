@@ -6,8 +6,8 @@
  * @module
  */
 
-import { ok, strictEqual } from "node:assert/strict";
-import type { SessionEvent } from "../../mod.ts";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { parseTorrent, type SessionEvent } from "../../mod.ts";
 import {
   interopTest,
   libtorrentCreate,
@@ -180,92 +180,124 @@ interopTest(
   { timeoutMs: TEST_TIMEOUT_MS },
 );
 
+/** A torrent shape for the tracker tests: its name (file or top folder) and its files. */
+interface TrackerPayload {
+  layout: "single-file" | "multi-file";
+  /** The torrent's name: the file itself, or the folder holding `files`. */
+  name: string;
+  /** Files, relative to the folder `name` for a multi-file torrent; just `name` for one file. */
+  files: { path: string; size: number }[];
+}
+
+const TRACKER_PAYLOADS: TrackerPayload[] = [
+  // Off a 64 KiB piece bound, so the last piece is short.
+  {
+    layout: "single-file",
+    name: "single.bin",
+    files: [{ path: "single.bin", size: 9 * MIB + 4321 }],
+  },
+  { layout: "multi-file", name: "payload", files: MULTI_FILES },
+];
+
 for (const protocol of ["http", "udp"] as const) {
-  interopTest(
-    `shoal finds a libtorrent and an aria2c seeder through opentracker over ${protocol.toUpperCase()}` +
-      " and downloads a multi-file mktorrent torrent from both",
-    ["libtorrent", "aria2c", "opentracker", "mktorrent"],
-    async () => {
-      await withTempDir(async (dir) => {
-        // Two copies of the same data, one per seeder, and a pristine one to compare with.
-        for (const copy of ["orig", "lt", "aria"]) {
-          await makePayload(`${dir}/${copy}/payload`, MULTI_FILES);
-        }
-        await using tracker = await startOpentracker([]);
-        const url = protocol === "http" ? tracker.httpUrl : tracker.udpUrl;
-        const torrent = `${dir}/multi.torrent`;
-        // 64 KiB pieces: the small files share pieces with their neighbours.
-        await runMktorrent(`${dir}/orig/payload`, torrent, {
-          pieceLengthLog2: 16,
-          trackers: [url],
-        });
-        const info = await libtorrentInfo(torrent);
-        strictEqual(info.files.filter((f) => !f.pad).length, MULTI_FILES.length);
-        await tracker.addInfoHash(info.infoHash);
-        // Both seeders are rate limited (either alone would need over 2 s for the payload), so
-        // neither can serve it all before the other one's first blocks arrive.
-        await using lt = await startLibtorrent({
-          torrent,
-          dir: `${dir}/lt`,
-          seed: true,
-          uploadLimit: 4 * MIB,
-        });
-        // aria2c 1.36 announces over UDP only through its DHT socket ("udp is not supported
-        // yet" with DHT off), so it joins the same opentracker swarm over HTTP instead. The
-        // torrent itself lists only `url`: shoal has to use that protocol.
-        await using aria = await startAria2({
-          torrent,
-          dir: `${dir}/aria`,
-          seed: true,
-          extraArgs: [
-            "--max-upload-limit=4M",
-            ...protocol === "udp"
-              ? [`--bt-tracker=${tracker.httpUrl}`, `--bt-exclude-tracker=${tracker.udpUrl}`]
-              : [],
-          ],
-        });
-        await waitForSeeders(tracker, info.infoHash, 2, 30_000);
-        const run = await runShoal(
-          [
-            "download",
-            torrent,
-            "-o",
-            `${dir}/get`,
-            "--port",
-            "0",
-            "--listen-host",
-            "127.0.0.1",
-            "--json",
-          ],
-          { timeoutMs: SHOAL_RUN_LIMIT_MS },
-        );
-        const events = assertCompleted(run, info.numPieces);
-        await sameTree(`${dir}/orig/payload`, `${dir}/get/payload`);
-        const peerLog = JSON.stringify(eventsOf(events, "peer"));
-        // shoal dialled both addresses the tracker gave it.
-        const connected = eventsOf(events, "peer").filter((e) => e.change === "connected")
-          .map((e) => e.address);
-        for (const port of [lt.port, aria.port]) {
-          ok(
-            connected.includes(`127.0.0.1:${port}`),
-            `no connection to 127.0.0.1:${port}: ${peerLog}`,
-          );
-        }
-        // Both seeders delivered pieces (contributors are hex peer ids).
-        const perClient = new Map<string, number>();
-        for (const piece of eventsOf(events, "piece")) {
-          for (const id of piece.from) {
-            const client = peerIdText(id).slice(0, 3);
-            perClient.set(client, (perClient.get(client) ?? 0) + 1);
+  for (const shape of TRACKER_PAYLOADS) {
+    interopTest(
+      `shoal finds a libtorrent and an aria2c seeder through opentracker over ${protocol.toUpperCase()}` +
+        ` and downloads a ${shape.layout} mktorrent torrent from both`,
+      ["libtorrent", "aria2c", "opentracker", "mktorrent"],
+      async () => {
+        await withTempDir(async (dir) => {
+          const multi = shape.layout === "multi-file";
+          // Two copies of the same data, one per seeder, and a pristine one to compare with.
+          for (const copy of ["orig", "lt", "aria"]) {
+            await makePayload(
+              multi ? `${dir}/${copy}/${shape.name}` : `${dir}/${copy}`,
+              shape.files,
+            );
           }
-        }
-        const tally = JSON.stringify([...perClient]);
-        ok(perClient.has("-LT"), `no piece from libtorrent: ${tally}; peers: ${peerLog}`);
-        ok(perClient.has("A2-"), `no piece from aria2c: ${tally}; peers: ${peerLog}`);
-      });
-    },
-    { timeoutMs: TEST_TIMEOUT_MS },
-  );
+          await using tracker = await startOpentracker([]);
+          const url = protocol === "http" ? tracker.httpUrl : tracker.udpUrl;
+          const torrent = `${dir}/${shape.layout}.torrent`;
+          // 64 KiB pieces: the small files share pieces with their neighbours.
+          await runMktorrent(`${dir}/orig/${shape.name}`, torrent, {
+            pieceLengthLog2: 16,
+            trackers: [url],
+          });
+          const info = await libtorrentInfo(torrent);
+          strictEqual(info.name, shape.name);
+          strictEqual(info.files.filter((f) => !f.pad).length, shape.files.length);
+          const meta = parseTorrent(await Deno.readFile(torrent));
+          strictEqual(meta.multiFile, multi, `mktorrent made a ${shape.layout} torrent`);
+          strictEqual(meta.infoHashHex, info.infoHash);
+          deepStrictEqual(meta.announce, [[url]]);
+          await tracker.addInfoHash(info.infoHash);
+          // Both seeders are rate limited (either alone would need over 2 s for the payload), so
+          // neither can serve it all before the other one's first blocks arrive.
+          await using lt = await startLibtorrent({
+            torrent,
+            dir: `${dir}/lt`,
+            seed: true,
+            uploadLimit: 4 * MIB,
+          });
+          // aria2c 1.36 announces over UDP only through its DHT socket ("udp is not supported
+          // yet" with DHT off), so it joins the same opentracker swarm over HTTP instead. The
+          // torrent itself lists only `url`: shoal has to use that protocol.
+          await using aria = await startAria2({
+            torrent,
+            dir: `${dir}/aria`,
+            seed: true,
+            extraArgs: [
+              "--max-upload-limit=4M",
+              ...protocol === "udp"
+                ? [`--bt-tracker=${tracker.httpUrl}`, `--bt-exclude-tracker=${tracker.udpUrl}`]
+                : [],
+            ],
+          });
+          await waitForSeeders(tracker, info.infoHash, 2, 30_000);
+          const run = await runShoal(
+            [
+              "download",
+              torrent,
+              "-o",
+              `${dir}/get`,
+              "--port",
+              "0",
+              "--listen-host",
+              "127.0.0.1",
+              "--json",
+            ],
+            { timeoutMs: SHOAL_RUN_LIMIT_MS },
+          );
+          const events = assertCompleted(run, info.numPieces);
+          // A single-file torrent lands as the file itself, a multi-file one as its folder.
+          await sameTree(`${dir}/orig/${shape.name}`, `${dir}/get/${shape.name}`);
+          strictEqual((await Deno.stat(`${dir}/get/${shape.name}`)).isDirectory, multi);
+          const peerLog = JSON.stringify(eventsOf(events, "peer"));
+          // shoal dialled both addresses the tracker gave it.
+          const connected = eventsOf(events, "peer").filter((e) => e.change === "connected")
+            .map((e) => e.address);
+          for (const port of [lt.port, aria.port]) {
+            ok(
+              connected.includes(`127.0.0.1:${port}`),
+              `no connection to 127.0.0.1:${port}: ${peerLog}`,
+            );
+          }
+          // Both seeders delivered pieces (contributors are hex peer ids).
+          const perClient = new Map<string, number>();
+          for (const piece of eventsOf(events, "piece")) {
+            for (const id of piece.from) {
+              const client = peerIdText(id).slice(0, 3);
+              perClient.set(client, (perClient.get(client) ?? 0) + 1);
+            }
+          }
+          const tally = JSON.stringify([...perClient]);
+          ok(perClient.has("-LT"), `no piece from libtorrent: ${tally}; peers: ${peerLog}`);
+          ok(perClient.has("A2-"), `no piece from aria2c: ${tally}; peers: ${peerLog}`);
+        });
+      },
+      { timeoutMs: TEST_TIMEOUT_MS },
+    );
+  }
 }
 
 interopTest(

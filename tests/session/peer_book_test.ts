@@ -292,3 +292,13 @@ Deno.test("PeerBook holds at most MAX_KNOWN_PEERS addresses", () => {
   strictEqual(book.size, MAX_KNOWN_PEERS);
   strictEqual(drain(book, T0).length, MAX_KNOWN_PEERS);
 });
+
+Deno.test("PeerBook.next() passes over seeds when asked to", () => {
+  const book = new PeerBook();
+  const seed = { host: "10.0.0.1", port: 1 };
+  book.add(seed, 0);
+  book.mark(book.next(0)!, "closed", 0);
+  book.markSeed(seed);
+  strictEqual(book.next(RETRY_MAX_MS, true), undefined, "a seed is no use to a seed");
+  deepStrictEqual(book.next(RETRY_MAX_MS, false), seed, "a downloader still dials it");
+});

@@ -164,3 +164,13 @@ Deno.test("parseAnnounceResponse() ignores wrongly typed fields rather than cras
   strictEqual(response.minIntervalSeconds, undefined);
   ok(response.warning?.includes("wrong type"));
 });
+
+Deno.test("parseAnnounceResponse() notes an interval of 0 or none, and re-announces at the default", () => {
+  for (const interval of [0, undefined]) {
+    const response = parseAnnounceResponse(encodeBencode({ interval, peers: new Uint8Array(0) }));
+    strictEqual(response.intervalSeconds, 1800);
+    ok(response.warning?.includes("re-announcing every 1800 s"), response.warning);
+  }
+  const normal = parseAnnounceResponse(encodeBencode({ interval: 900, peers: new Uint8Array(0) }));
+  strictEqual(normal.warning, undefined, "a usable interval is not worth a warning");
+});

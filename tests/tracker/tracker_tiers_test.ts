@@ -49,6 +49,7 @@ Deno.test("TrackerTiers: first fails, second answers and moves to the front of i
   });
   const response = await tiers.announce(request);
   strictEqual(response.url, "b");
+  deepStrictEqual(response.skipped.map((e) => e.message), ["a is down"], "a's failure is kept");
   deepStrictEqual(calls, ["a", "b"]);
   deepStrictEqual(tiers.tiers, [["b", "a", "c"]]);
   calls.length = 0;
