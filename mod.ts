@@ -72,6 +72,7 @@ export {
   type BlockOutcome,
   type BlockRequest,
   DEFAULT_MAX_ACTIVE_BYTES,
+  EXPIRED,
   PieceScheduler,
   type PieceSchedulerOptions,
   type SchedulerPeer,

@@ -25,6 +25,9 @@ export interface SchedulerPeer {
 export const DEFAULT_MAX_ACTIVE_BYTES: number = 16 * 1024 * 1024;
 
 const BLOCKS_PER_KEY = 65536;
+
+/** The send time {@linkcode PieceScheduler.expire} gives a request it has reopened. */
+export const EXPIRED: number = Infinity;
 /** Block state value meaning "received"; lower values count outstanding requests. */
 const RECEIVED = 255;
 /** In endgame, at most this many peers are asked for the same block. */
@@ -229,7 +232,9 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    * @param peer The peer.
    */
   releaseAll(peer: P): void {
-    for (const key of peer.outstanding.keys()) this.#releaseKey(key);
+    for (const [key, sentAtMs] of peer.outstanding) {
+      if (sentAtMs !== EXPIRED) this.#releaseKey(key);
+    }
     peer.outstanding.clear();
   }
 
@@ -241,7 +246,26 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    */
   release(peer: P, request: BlockRequest): boolean {
     const key = blockKey(request.index, request.begin);
-    if (!peer.outstanding.delete(key)) return false;
+    const sentAtMs = peer.outstanding.get(key);
+    if (sentAtMs === undefined) return false;
+    peer.outstanding.delete(key);
+    if (sentAtMs !== EXPIRED) this.#releaseKey(key);
+    return true;
+  }
+
+  /**
+   * Gives a request a peer has sat on too long to the other peers as well, without taking it
+   * from this one: its block is open again for anyone to request, and this peer's answer is
+   * still accepted if it comes. The entry stays in `peer.outstanding`, marked with
+   * {@linkcode EXPIRED} as its send time, so the peer cannot take the same block again.
+   * @param peer The slow peer.
+   * @param key The request's block key.
+   * @returns `true` if the request was outstanding and not yet expired.
+   */
+  expire(peer: P, key: number): boolean {
+    const sentAtMs = peer.outstanding.get(key);
+    if (sentAtMs === undefined || sentAtMs === EXPIRED) return false;
+    peer.outstanding.set(key, EXPIRED);
     this.#releaseKey(key);
     return true;
   }
@@ -376,7 +400,8 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     block: Uint8Array,
   ): BlockOutcome<P> | undefined {
     const key = blockKey(index, begin);
-    if (!peer.outstanding.has(key)) return undefined;
+    const sentAtMs = peer.outstanding.get(key);
+    if (sentAtMs === undefined) return undefined;
     const piece = this.active.get(index);
     if (piece && block.length !== Math.min(BLOCK_SIZE, piece.size - begin)) return undefined;
     peer.outstanding.delete(key);
@@ -389,7 +414,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     piece.blocks[b] = RECEIVED;
     piece.received++;
     piece.contributors.add(peerId);
-    if (state > 1) {
+    if (state > (sentAtMs === EXPIRED ? 0 : 1)) { // others asked for it too
       for (const other of this.#peers) {
         if (other !== peer && other.outstanding.delete(key)) cancel.push(other);
       }

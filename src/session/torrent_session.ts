@@ -1,10 +1,10 @@
 import type { Bitfield } from "../bytes/bitfield.ts";
 import { encodeHex } from "../bytes/hex.ts";
-import { BLOCK_SIZE, pieceSize } from "../metainfo/geometry.ts";
+import { pieceSize } from "../metainfo/geometry.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { acceptPeer, connectPeer, type PeerConnection } from "../peer/connection.ts";
 import { RateLimiter } from "../peer/rate_limiter.ts";
-import { blockKey, blockOfKey, PieceScheduler } from "../scheduler/piece_scheduler.ts";
+import { blockKey, PieceScheduler } from "../scheduler/piece_scheduler.ts";
 import type { ActivePiece, BlockRequest } from "../scheduler/piece_scheduler.ts";
 import { RateMeter } from "../scheduler/rate_meter.ts";
 import { HashPool } from "../sha1/hash_pool.ts";
@@ -80,6 +80,12 @@ export interface TorrentSessionOptions {
   hashPool?: HashPool;
   /** Bytes of piece buffers in memory at once (default 16 MiB, or 4 pieces if more). */
   maxActiveBytes?: number;
+  /** Time limit of one announce to one tracker (default: the tracker module's, 30 s). */
+  trackerTimeoutMs?: number;
+  /** A single request unanswered this long is asked of another peer (default 20 s). */
+  requestTimeoutMs?: number;
+  /** A peer that sends no block for this long while holding requests is snubbed (default 30 s). */
+  snubTimeoutMs?: number;
   /** Refuse to start unless every piece is already here (for `shoal seed`). */
   requireComplete?: boolean;
   /** Stops the session. */
@@ -375,8 +381,10 @@ export class TorrentSession {
   }
 
   async #trackerLoop(tiers: TrackerTiers): Promise<void> {
+    const timeoutMs = this.#options.trackerTimeoutMs;
     const batches = announcePeers(tiers, () => this.#announceState(), {
       signal: this.#controller.signal,
+      announce: timeoutMs === undefined ? undefined : { timeoutMs },
       onWarning: (message) => this.#events.push({ type: "warning", message }),
     });
     for await (const batch of batches) {
@@ -867,7 +875,10 @@ export class TorrentSession {
       const now = performance.now();
       for (const peer of this.#peers.values()) {
         peer.adaptQueueDepth(now);
-        if (peer.outstanding.size > 0 && now - peer.lastProgressAtMs > SNUB_TIMEOUT_MS) {
+        if (
+          peer.outstanding.size > 0 &&
+          now - peer.lastProgressAtMs > (this.#options.snubTimeoutMs ?? SNUB_TIMEOUT_MS)
+        ) {
           peer.snubbed = true; // until it sends a block; meanwhile it gets one request at a time
           for (const key of peer.outstanding.keys()) peer.forget(key);
           this.#scheduler.releaseAll(peer);
@@ -891,19 +902,15 @@ export class TorrentSession {
   }
 
   /**
-   * Gives up on single requests a peer has sat on for {@linkcode REQUEST_TIMEOUT_MS} while it
-   * answers others: they are cancelled and go back to the scheduler for any peer to take.
+   * Reopens single requests a peer has sat on for {@linkcode REQUEST_TIMEOUT_MS} while it
+   * answers others, so another peer can fetch those blocks (the slow peer's answer still
+   * counts if it comes first).
    */
   #expireRequests(peer: SwarmPeer, now: number): void {
+    const timeoutMs = this.#options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     let expired = false;
     for (const [key, sentAtMs] of peer.outstanding) {
-      if (now - sentAtMs < REQUEST_TIMEOUT_MS) continue;
-      const { index, begin } = blockOfKey(key);
-      if (!this.#scheduler.release(peer, { index, begin, length: 0 })) continue;
-      peer.forget(key);
-      const length = Math.min(BLOCK_SIZE, pieceSize(this.metainfo, index) - begin);
-      peer.conn.send({ type: "cancel", index, begin, length }).catch(() => {});
-      expired = true;
+      if (now - sentAtMs >= timeoutMs && this.#scheduler.expire(peer, key)) expired = true;
     }
     if (expired) this.#wakeAll();
   }

@@ -54,6 +54,7 @@ export class TrackerTiers {
   #announce: AnnounceFunction;
   #trackerIds = new Map<string, string>();
   #completedAnnounced = false;
+  #lastUrl: string | undefined;
 
   /**
    * Makes the tiers: empty tiers and repeated URLs are dropped, each tier is shuffled.
@@ -104,6 +105,11 @@ export class TrackerTiers {
     return this.#completedAnnounced;
   }
 
+  /** The tracker that answered the last successful announce, if any. */
+  get lastUrl(): string | undefined {
+    return this.#lastUrl;
+  }
+
   /**
    * Announces to the first tracker that answers, tier by tier (BEP 12); that tracker moves to
    * the front of its tier. A request without `trackerId` gets the one the tracker gave before.
@@ -121,8 +127,17 @@ export class TrackerTiers {
     options.signal?.throwIfAborted();
     checkAnnounceRequest(request);
     const errors: TrackerError[] = [];
-    for (const tier of this.#tiers) {
+    // An event (completed, stopped) goes first to the tracker that knows us: it is the one
+    // that needs it, and a dead tracker ahead of it in the tiers must not eat the time limit.
+    const first = request.event === "completed" || request.event === "stopped"
+      ? this.#lastUrl
+      : undefined;
+    const order = first === undefined ? this.#tiers : [[first], ...this.#tiers];
+    const tried = new Set<string>();
+    for (const tier of order) {
       for (const url of [...tier]) {
+        if (tried.has(url)) continue;
+        tried.add(url);
         const trackerId = request.trackerId ?? this.#trackerIds.get(url);
         const sent = trackerId === undefined ? request : { ...request, trackerId };
         try {
@@ -134,6 +149,7 @@ export class TrackerTiers {
           }
           if (response.trackerId !== undefined) this.#trackerIds.set(url, response.trackerId);
           if (request.event === "completed") this.#completedAnnounced = true;
+          this.#lastUrl = url;
           return { ...response, url, skipped: errors };
         } catch (error) {
           if (options.signal?.aborted) throw options.signal.reason;

@@ -2,11 +2,12 @@
  * Interop: real BitTorrent programs download from a shoal seeder on 127.0.0.1, and hostile
  * downloaders (raw TCP clients) try to upset one.
  *
- * The first three tests run shoal's CLI (`shoal create`, `shoal seed`) and have libtorrent and
- * aria2c download from it, alone or together through opentracker. The hostile tests run an
- * in-process {@linkcode TorrentSession} seeder, attack it with raw `Deno.connect` clients, check
- * that each attacker is dropped, then check that libtorrent still downloads identical bytes from
- * the same seeder and that the session's `run()` iteration never threw.
+ * The first tests run shoal's CLI (`shoal create`, `shoal seed`) and have libtorrent and aria2c
+ * download from it: each alone, with a single-file and a multi-file torrent, then both together
+ * through opentracker. The hostile tests run an in-process {@linkcode TorrentSession} seeder,
+ * attack it with raw `Deno.connect` clients, check that each attacker is dropped, then check that
+ * libtorrent still downloads identical bytes from the same seeder and that the session's `run()`
+ * iteration never threw.
  */
 
 import { AssertionError, deepStrictEqual, equal, ok } from "node:assert/strict";
@@ -172,92 +173,139 @@ async function waitUploaded(seeder: CliSeeder, bytes: number, limitMs: number): 
   }
 }
 
-/** Makes a multi-file payload under `${dir}/seed/payload` and a torrent of it with `shoal create`. */
+/** The two torrent layouts: one file (named by the file), or a folder of files. */
+type Layout = "single-file" | "multi-file";
+
+/** A torrent made by `shoal create` over a payload under `${dir}/seed`. */
+interface CreatedTorrent {
+  torrent: string;
+  meta: Metainfo;
+  /** The payload: the file itself (single-file) or the folder (multi-file), `${dir}/seed/<name>`. */
+  source: string;
+}
+
+/**
+ * Makes a payload under `${dir}/seed` and a torrent of it with `shoal create`: a folder
+ * `payload` holding `files` (multi-file), or, for `layout` "single-file", the one file
+ * `files[0]` with `create` pointed at the file itself.
+ */
 async function createWithShoal(
   dir: string,
   files: { path: string; size: number }[],
   extraArgs: string[] = [],
-): Promise<{ torrent: string; meta: Metainfo }> {
-  await makePayload(`${dir}/seed/payload`, files);
+  layout: Layout = "multi-file",
+): Promise<CreatedTorrent> {
+  const single = layout === "single-file";
+  if (single) equal(files.length, 1, "a single-file payload has one file");
+  if (single) await makePayload(`${dir}/seed`, files);
+  else await makePayload(`${dir}/seed/payload`, files);
+  const source = single ? `${dir}/seed/${files[0].path}` : `${dir}/seed/payload`;
   const torrent = `${dir}/t.torrent`;
-  const created = await runShoal(["create", `${dir}/seed/payload`, "-o", torrent, ...extraArgs]);
+  const created = await runShoal(["create", source, "-o", torrent, ...extraArgs]);
   equal(created.code, 0, `shoal create failed:\n${created.stderr}${created.stdout}`);
   const meta = parseTorrent(await Deno.readFile(torrent));
-  equal(meta.name, "payload");
-  equal(meta.files.filter((f) => !f.padding).length, files.length, "a multi-file torrent");
+  equal(meta.name, single ? files[0].path : "payload");
+  equal(meta.multiFile, !single, `a ${layout} torrent`);
+  equal(meta.files.filter((f) => !f.padding).length, files.length);
   equal(meta.totalLength, files.reduce((sum, f) => sum + f.size, 0));
-  return { torrent, meta };
+  return { torrent, meta, source };
 }
 
 // ---------------------------------------------------------------------------------------------
 // 1-3: real downloaders against `shoal seed`
 
-interopTest(
-  "libtorrent downloads a multi-file torrent made by `shoal create` from `shoal seed` alone",
-  ["libtorrent"],
-  async () => {
-    await withTempDir(async (dir) => {
-      const { torrent, meta } = await createWithShoal(dir, [
-        { path: "a.bin", size: 9 * MIB + 12_345 },
-        { path: "docs/b.txt", size: 70_001 },
-        { path: "docs/deep/c.bin", size: 2 * MIB + 1 },
-        { path: "d.bin", size: 333 },
-      ]);
-      await using seeder = await startCliSeeder(torrent, `${dir}/seed`);
-      await using lt = await startLibtorrent({
-        torrent,
-        dir: `${dir}/get`,
-        seed: false,
-        peers: [{ host: "127.0.0.1", port: seeder.port }],
-      });
-      await lt.waitComplete(DOWNLOAD_LIMIT_MS);
-      await sameTree(`${dir}/seed/payload`, `${dir}/get/payload`);
-      // shoal was the only source, so at least one whole copy left it.
-      await waitUploaded(seeder, meta.totalLength, 10_000);
-      await lt[Symbol.asyncDispose]();
-      const stillRunning = await Promise.race([
-        seeder.proc.exited.then(() => false),
-        delay(300).then(() => true),
-      ]);
-      ok(stillRunning, "shoal seed keeps running after the download");
-      // SIGINT stops `shoal seed` cleanly with exit code 130 and no stack trace.
-      seeder.proc.kill("SIGINT");
-      const code = await within(seeder.proc.exited, 15_000, "shoal seed ignored SIGINT");
-      const stderr = await seeder.proc.stderr;
-      equal(code, 130, `shoal seed exit code after SIGINT; stderr:\n${stderr}`);
-      ok(!/\n\s+at /.test(stderr), `no stack trace on stderr:\n${stderr}`);
-    });
-  },
-  { timeoutMs: TEST_TIMEOUT_MS },
-);
+/** Payloads of the libtorrent-only test: a folder with odd sizes, or one file. */
+const LT_ONLY_PAYLOADS: Record<Layout, { path: string; size: number }[]> = {
+  "multi-file": [
+    { path: "a.bin", size: 9 * MIB + 12_345 },
+    { path: "docs/b.txt", size: 70_001 },
+    { path: "docs/deep/c.bin", size: 2 * MIB + 1 },
+    { path: "d.bin", size: 333 },
+  ],
+  "single-file": [{ path: "payload.bin", size: 7 * MIB + 12_345 }],
+};
 
-interopTest(
-  "aria2c downloads a multi-file torrent made by `shoal create` from `shoal seed` alone",
-  ["aria2c"],
-  async () => {
-    await withTempDir(async (dir) => {
-      const { torrent, meta } = await createWithShoal(dir, [
-        { path: "one.bin", size: 6 * MIB + 777 },
-        { path: "sub/two.bin", size: 40_000 },
-        { path: "sub/three.bin", size: MIB - 1 },
-      ], ["--piece-length", String(32 * KIB)]);
-      equal(meta.pieceLength, 32 * KIB);
-      await using seeder = await startCliSeeder(torrent, `${dir}/seed`);
-      await using aria = await startAria2({
-        torrent,
-        dir: `${dir}/get`,
-        seed: false,
-        peers: [{ host: "127.0.0.1", port: seeder.port }],
-        timeoutMs: DOWNLOAD_LIMIT_MS + 10_000,
+for (const layout of ["single-file", "multi-file"] satisfies Layout[]) {
+  interopTest(
+    `libtorrent downloads a ${layout} torrent made by \`shoal create\` from \`shoal seed\` alone`,
+    ["libtorrent"],
+    async () => {
+      await withTempDir(async (dir) => {
+        const { torrent, meta, source } = await createWithShoal(
+          dir,
+          LT_ONLY_PAYLOADS[layout],
+          [],
+          layout,
+        );
+        await using seeder = await startCliSeeder(torrent, `${dir}/seed`);
+        await using lt = await startLibtorrent({
+          torrent,
+          dir: `${dir}/get`,
+          seed: false,
+          peers: [{ host: "127.0.0.1", port: seeder.port }],
+        });
+        await lt.waitComplete(DOWNLOAD_LIMIT_MS);
+        await sameTree(source, `${dir}/get/${meta.name}`);
+        // shoal was the only source, so at least one whole copy left it.
+        await waitUploaded(seeder, meta.totalLength, 10_000);
+        await lt[Symbol.asyncDispose]();
+        const stillRunning = await Promise.race([
+          seeder.proc.exited.then(() => false),
+          delay(300).then(() => true),
+        ]);
+        ok(stillRunning, "shoal seed keeps running after the download");
+        // SIGINT stops `shoal seed` cleanly with exit code 130 and no stack trace.
+        seeder.proc.kill("SIGINT");
+        const code = await within(seeder.proc.exited, 15_000, "shoal seed ignored SIGINT");
+        const stderr = await seeder.proc.stderr;
+        equal(code, 130, `shoal seed exit code after SIGINT; stderr:\n${stderr}`);
+        ok(!/\n\s+at /.test(stderr), `no stack trace on stderr:\n${stderr}`);
       });
-      const code = await aria.exited;
-      equal(code, 0, `aria2c failed:\n${await aria.output}`);
-      await sameTree(`${dir}/seed/payload`, `${dir}/get/payload`);
-      await waitUploaded(seeder, meta.totalLength, 10_000);
-    });
-  },
-  { timeoutMs: TEST_TIMEOUT_MS },
-);
+    },
+    { timeoutMs: TEST_TIMEOUT_MS },
+  );
+}
+
+/** Payloads of the aria2c-only test (32 KiB pieces): a folder, or one file. */
+const ARIA_ONLY_PAYLOADS: Record<Layout, { path: string; size: number }[]> = {
+  "multi-file": [
+    { path: "one.bin", size: 6 * MIB + 777 },
+    { path: "sub/two.bin", size: 40_000 },
+    { path: "sub/three.bin", size: MIB - 1 },
+  ],
+  "single-file": [{ path: "payload.bin", size: 5 * MIB + 777 }],
+};
+
+for (const layout of ["single-file", "multi-file"] satisfies Layout[]) {
+  interopTest(
+    `aria2c downloads a ${layout} torrent made by \`shoal create\` from \`shoal seed\` alone`,
+    ["aria2c"],
+    async () => {
+      await withTempDir(async (dir) => {
+        const { torrent, meta, source } = await createWithShoal(
+          dir,
+          ARIA_ONLY_PAYLOADS[layout],
+          ["--piece-length", String(32 * KIB)],
+          layout,
+        );
+        equal(meta.pieceLength, 32 * KIB);
+        await using seeder = await startCliSeeder(torrent, `${dir}/seed`);
+        await using aria = await startAria2({
+          torrent,
+          dir: `${dir}/get`,
+          seed: false,
+          peers: [{ host: "127.0.0.1", port: seeder.port }],
+          timeoutMs: DOWNLOAD_LIMIT_MS + 10_000,
+        });
+        const code = await aria.exited;
+        equal(code, 0, `aria2c failed:\n${await aria.output}`);
+        await sameTree(source, `${dir}/get/${meta.name}`);
+        await waitUploaded(seeder, meta.totalLength, 10_000);
+      });
+    },
+    { timeoutMs: TEST_TIMEOUT_MS },
+  );
+}
 
 /** How many seeds opentracker counts for `infoHashHex` (HTTP scrape). */
 async function scrapeSeeds(announceUrl: string, infoHashHex: string): Promise<number> {

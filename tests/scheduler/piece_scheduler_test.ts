@@ -154,3 +154,51 @@ Deno.test("PieceScheduler tracks availability and interest as peers come and go"
   scheduler.removePeer(peer);
   deepStrictEqual([...scheduler.availability], [0, 0, 0, 0]);
 });
+
+Deno.test("PieceScheduler.expire() opens a slow request to others and still takes the slow answer", () => {
+  const scheduler = new PieceScheduler(geometry, new Bitfield(4), { random: () => 0 });
+  const slow = seed(), fast = seed();
+  scheduler.addPeer(slow);
+  scheduler.addPeer(fast);
+  const [first] = scheduler.fillRequests(slow, 1);
+  const key = blockKey(first.index, first.begin);
+  deepStrictEqual(
+    scheduler.fillRequests(fast, 1).map((r) => blockKey(r.index, r.begin)).includes(key),
+    false,
+    "before expiry the block is the slow peer's alone",
+  );
+  strictEqual(scheduler.expire(slow, key), true);
+  strictEqual(scheduler.expire(slow, key), false, "a request expires once");
+  deepStrictEqual(
+    scheduler.fillRequests(slow, 4).map((r) => blockKey(r.index, r.begin)).includes(key),
+    false,
+    "the slow peer is not given it again",
+  );
+  const retry = scheduler.fillRequests(fast, 8).find((r) => blockKey(r.index, r.begin) === key);
+  ok(retry, "another peer may ask for it now");
+  // The slow peer answers after all: accepted, and the fast peer's duplicate is cancelled.
+  const outcome = scheduler.receiveBlock(
+    slow,
+    "slow",
+    first.index,
+    first.begin,
+    new Uint8Array(first.length),
+  );
+  ok(outcome);
+  deepStrictEqual(outcome.cancel, [fast]);
+  strictEqual(fast.outstanding.has(key), false);
+});
+
+Deno.test("PieceScheduler: releasing an expired request does not free the block twice", () => {
+  const big = { pieceLength: 64 * KiB, pieceCount: 64, totalLength: 64 * 64 * KiB };
+  const scheduler = new PieceScheduler(big, new Bitfield(64), { random: () => 0 });
+  const slow = seed(64), fast = seed(64), third = seed(64);
+  for (const peer of [slow, fast, third]) scheduler.addPeer(peer);
+  const [first] = scheduler.fillRequests(slow, 1);
+  const key = blockKey(first.index, first.begin);
+  scheduler.expire(slow, key);
+  deepStrictEqual(scheduler.fillRequests(fast, 1).map((r) => blockKey(r.index, r.begin)), [key]);
+  scheduler.releaseAll(slow); // the slow peer leaves
+  const [next] = scheduler.fillRequests(third, 1);
+  ok(blockKey(next.index, next.begin) !== key, "the block is still the fast peer's, not open");
+});

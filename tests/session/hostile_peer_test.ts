@@ -21,6 +21,7 @@ import {
   type PeerMessage,
   type SessionEvent,
   TorrentSession,
+  type TorrentSessionOptions,
 } from "../../mod.ts";
 
 const LOOPBACK = "127.0.0.1";
@@ -32,7 +33,8 @@ type Misbehaviour =
   | "unrequested-block" // sends a piece message for a block nobody asked for
   | "bad-bitfield" // sends a bitfield one byte too long
   | "bad-have" // sends a have for piece index == pieceCount
-  | "silent"; // unchokes, then never answers a request
+  | "silent" // unchokes, then never answers a request
+  | "withhold-first-block"; // answers every request with the right bytes, but never offset 0
 
 /** Deterministic pseudo-random bytes (xorshift32, a word at a time). */
 function randomBytes(length: number, seed: number): Uint8Array {
@@ -134,9 +136,15 @@ class HostileSeeder implements AsyncDisposable {
   readonly #tasks = new Set<Promise<void>>();
   readonly #accepting: Promise<void>;
 
-  constructor(meta: Metainfo, mode: Misbehaviour) {
+  /** The right bytes, for the modes that send some. */
+  readonly data: Uint8Array | undefined;
+  /** Pieces whose first block it withheld. */
+  readonly withheld: Set<number> = new Set();
+
+  constructor(meta: Metainfo, mode: Misbehaviour, data?: Uint8Array) {
     this.meta = meta;
     this.mode = mode;
+    this.data = data;
     this.#listener = Deno.listen({ hostname: LOOPBACK, port: 0 });
     this.#accepting = this.#accept();
   }
@@ -219,6 +227,19 @@ class HostileSeeder implements AsyncDisposable {
         );
         this.blocksSent++;
       }
+      if (this.mode === "withhold-first-block" && this.data) {
+        if (message.begin === 0) {
+          this.withheld.add(message.index);
+          continue;
+        }
+        const at = message.index * this.meta.pieceLength + message.begin;
+        const block = this.data.slice(at, at + message.length);
+        await writeAll(
+          conn,
+          encodeMessage({ type: "piece", index: message.index, begin: message.begin, block }),
+        );
+        this.blocksSent++;
+      }
       // "silent" (and the modes that should have been dropped by now) answer nothing.
     }
   }
@@ -279,7 +300,12 @@ interface Outcome {
  */
 async function downloadBeside(
   mode: Misbehaviour,
-  options: { size: number; seedRate: number; seed: number },
+  options: {
+    size: number;
+    seedRate: number;
+    seed: number;
+    leecher?: Partial<TorrentSessionOptions>;
+  },
 ): Promise<Outcome> {
   const root = await Deno.makeTempDir({ prefix: `shoal-hostile-${mode}-` });
   await using pool = new HashPool();
@@ -310,7 +336,7 @@ async function downloadBeside(
     if (event.type === "ready") seederReady.resolve(event.port ?? 0);
   });
   seederRun.then(() => seederReady.reject(new Error("seeder ended before ready")));
-  await using hostile = new HostileSeeder(meta, mode);
+  await using hostile = new HostileSeeder(meta, mode, data);
   const events: SessionEvent[] = [];
   try {
     const seederPort = await seederReady.promise;
@@ -322,6 +348,7 @@ async function downloadBeside(
       trackers: false,
       hashPool: pool,
       signal: deadline.signal,
+      ...options.leecher,
     });
     const error = await drain(leecher, events);
     strictEqual(error, undefined, `run() threw: ${error}`);
@@ -331,10 +358,12 @@ async function downloadBeside(
     const hostileId = encodeHex(hostile.peerId);
     const pieces = ofType(events, "piece");
     strictEqual(pieces.length, meta.pieceCount, "every piece verified once");
-    ok(
-      pieces.every((p) => !p.from.includes(hostileId)),
-      "no verified piece has a block from the hostile peer",
-    );
+    if (mode !== "withhold-first-block") {
+      ok(
+        pieces.every((p) => !p.from.includes(hostileId)),
+        "no verified piece has a block from the hostile peer",
+      );
+    }
     ok(hostile.connections >= 1, "the leecher connected to the hostile peer");
     const where = formatPeerAddress(hostile.address);
     const hostileDrops = ofType(events, "peer").filter((e) =>
@@ -410,4 +439,25 @@ Deno.test("a peer that never answers requests does not stop the download", async
   ok(hostile.requests > 0, "requests went to the silent peer");
   strictEqual(hostile.blocksSent, 0);
   deepStrictEqual(ofType(events, "warning"), [], "no hash failures");
+});
+
+Deno.test("blocks a peer sits on are fetched from another peer after the request timeout", async () => {
+  // The fake answers everything at once except the first block of each piece. Those pieces
+  // stay open and fill the leecher's small memory budget, so without request timeouts the
+  // download would stall (the fake keeps sending, so it is never snubbed, and endgame never
+  // starts while the budget is full).
+  const { hostile, events } = await downloadBeside("withhold-first-block", {
+    size: 4 * 1024 * 1024,
+    seedRate: 512 * 1024,
+    seed: 7,
+    // Snubbing (which would also free the blocks after the fake stalls) is pushed past the
+    // test deadline, so only the request timeout can rescue the download.
+    leecher: { requestTimeoutMs: 1000, snubTimeoutMs: 600_000, maxActiveBytes: 512 * 1024 },
+  });
+  ok(hostile.withheld.size > 16, `withheld the first block of ${hostile.withheld.size} pieces`);
+  ok(hostile.blocksSent > 0, "the fake delivered the other blocks");
+  const fromFake = ofType(events, "piece").filter((p) =>
+    p.from.includes(encodeHex(hostile.peerId))
+  );
+  ok(fromFake.length > 0, "pieces were assembled from both peers");
 });

@@ -295,6 +295,8 @@ Deno.test("a swarm of 4 leechers behind a slow seeder trades pieces among leeche
     let fromLeechers = 0;
     let total = 0;
     const shares: string[] = [];
+    /** Per leecher: pieces none of whose blocks came from the seeder. */
+    const mineBy: number[] = [];
     for (let i = 0; i < leecherCount; i++) {
       const pieces = ofType(leechers[i].events, "piece");
       strictEqual(pieces.length, meta.pieceCount, `leecher ${i} verified every piece once`);
@@ -308,6 +310,7 @@ Deno.test("a swarm of 4 leechers behind a slow seeder trades pieces among leeche
         if (!piece.from.includes(seederId)) mine++;
       }
       fromLeechers += mine;
+      mineBy.push(mine);
       total += pieces.length;
       shares.push(`${Math.round((100 * mine) / pieces.length)}%`);
       assertSameBytes(
@@ -320,6 +323,15 @@ Deno.test("a swarm of 4 leechers behind a slow seeder trades pieces among leeche
       fromLeechers > total * 0.25,
       `only ${fromLeechers} of ${total} pieces came from other leechers (${shares.join(", ")})`,
     );
+    // Not just some leechers: every one of them got a substantial share from the others (so each
+    // was unchoked by, and downloaded from, its fellow leechers, not only the seeder).
+    for (let i = 0; i < leecherCount; i++) {
+      ok(
+        mineBy[i] > meta.pieceCount * 0.1,
+        `leecher ${i} got only ${mineBy[i]} of ${meta.pieceCount} pieces from other leechers` +
+          ` (shares: ${shares.join(", ")})`,
+      );
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }

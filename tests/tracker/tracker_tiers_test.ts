@@ -129,3 +129,20 @@ Deno.test("TrackerTiers over real HTTP: a dead tracker, then a live one, unknown
   strictEqual(response.url, live.url);
   deepStrictEqual(response.peers, [{ host: "10.0.0.1", port: 1 }]);
 });
+
+Deno.test("TrackerTiers sends completed and stopped first to the tracker that answered last", async () => {
+  const calls: string[] = [];
+  const tiers = new TrackerTiers([["a"], ["b"]], {
+    random: noShuffle,
+    announce: fakeNetwork(new Set(["a"]), calls),
+  });
+  await tiers.announce(request);
+  deepStrictEqual(calls, ["a", "b"]);
+  strictEqual(tiers.lastUrl, "b");
+  calls.length = 0;
+  await tiers.announce({ ...request, event: "completed" });
+  deepStrictEqual(calls, ["b"], "the dead tier-1 tracker is not tried first");
+  calls.length = 0;
+  await tiers.announce(request);
+  deepStrictEqual(calls, ["a", "b"], "regular announces keep the BEP 12 tier order");
+});
