@@ -12,6 +12,7 @@ import {
   resumePath,
   TorrentSession,
 } from "../mod.ts";
+import { randomBytes } from "./test_util.ts";
 
 const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
 const LOOPBACK = "127.0.0.1";
@@ -70,19 +71,6 @@ function probeImmutable(): boolean {
 const HAS_IMMUTABLE = probeImmutable();
 
 // ---- helpers ---------------------------------------------------------------------------------
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function randomBytes(length: number, seed: number): Uint8Array {
-  const words = new Uint32Array(Math.ceil(length / 4));
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x;
-  }
-  return new Uint8Array(words.buffer, 0, length);
-}
 
 interface CliResult {
   code: number;

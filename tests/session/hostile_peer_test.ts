@@ -23,6 +23,7 @@ import {
   TorrentSession,
   type TorrentSessionOptions,
 } from "../../mod.ts";
+import { assertSameBytes, ofType, randomBytes } from "../test_util.ts";
 
 const LOOPBACK = "127.0.0.1";
 
@@ -35,28 +36,6 @@ type Misbehaviour =
   | "bad-have" // sends a have for piece index == pieceCount
   | "silent" // unchokes, then never answers a request
   | "withhold-first-block"; // answers every request with the right bytes, but never offset 0
-
-/** Deterministic pseudo-random bytes (xorshift32, a word at a time). */
-function randomBytes(length: number, seed: number): Uint8Array {
-  const words = new Uint32Array(Math.ceil(length / 4));
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x;
-  }
-  return new Uint8Array(words.buffer, 0, length);
-}
-
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  strictEqual(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    if (actual[i] !== expected[i]) {
-      throw new Error(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`);
-    }
-  }
-}
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
@@ -277,13 +256,6 @@ async function drain(
   } catch (error) {
     return error ?? new Error("run() threw undefined");
   }
-}
-
-function ofType<T extends SessionEvent["type"]>(
-  events: readonly SessionEvent[],
-  type: T,
-): Extract<SessionEvent, { type: T }>[] {
-  return events.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
 }
 
 interface Outcome {

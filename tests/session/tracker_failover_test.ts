@@ -11,6 +11,7 @@ import {
   TorrentSession,
 } from "../../mod.ts";
 import { type FakeHttpTracker, startFakeHttpTracker } from "../tracker/fake_http_tracker.ts";
+import { assertSameBytes, ofType, randomBytes, within } from "../test_util.ts";
 
 const LOOPBACK = "127.0.0.1";
 const PAYLOAD_SIZE = 1024 * 1024 + 4321;
@@ -19,28 +20,6 @@ const PIECE_LENGTH = 32 * 1024;
 const DOWNLOAD_LIMIT_MS = 90_000;
 /** Longest the `completed` announce may take to reach the tracker after run() ends. */
 const COMPLETED_LIMIT_MS = 15_000;
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function randomBytes(length: number, seed: number): Uint8Array {
-  const words = new Uint32Array(Math.ceil(length / 4));
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x;
-  }
-  return new Uint8Array(words.buffer, 0, length);
-}
-
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  strictEqual(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    if (actual[i] !== expected[i]) {
-      throw new Error(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`);
-    }
-  }
-}
 
 const latin1 = (text: string): Uint8Array<ArrayBuffer> =>
   Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -109,25 +88,6 @@ function strictPercentDecode(text: string): Uint8Array {
     }
   }
   return new Uint8Array(out);
-}
-
-function ofType<T extends SessionEvent["type"]>(
-  events: readonly SessionEvent[],
-  type: T,
-): Extract<SessionEvent, { type: T }>[] {
-  return events.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Polls `check` every 50 ms until it holds or `ms` passes; returns whether it held. */
