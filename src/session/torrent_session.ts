@@ -1,4 +1,4 @@
-import type { Bitfield } from "../bytes/bitfield.ts";
+import { Bitfield } from "../bytes/bitfield.ts";
 import { encodeHex } from "../bytes/hex.ts";
 import { pieceSize } from "../metainfo/geometry.ts";
 import type { Metainfo } from "../metainfo/types.ts";
@@ -33,6 +33,8 @@ export const SNUB_TIMEOUT_MS = 30_000;
 export const REQUEST_TIMEOUT_MS = 20_000;
 /** Resume data is saved this often while downloading. */
 export const RESUME_SAVE_INTERVAL_MS = 30_000;
+/** Data is flushed to disk (and resume data saved) after about this many bytes are written. */
+export const SYNC_EVERY_BYTES: number = 64 * 1024 * 1024;
 /** Requests one peer may have queued with us; we advertise it as `reqq` (BEP 10). */
 export const MAX_QUEUED_UPLOADS = 2000;
 /** Requests refused for a full queue after which the peer counts as flooding and is dropped. */
@@ -164,6 +166,9 @@ export class TorrentSession {
   #lastRechokeMs = 0;
   #lastResumeSaveMs = 0;
   #resumeDirty = false;
+  /** Bytes written since the last flush began; past {@linkcode SYNC_EVERY_BYTES} we flush. */
+  #unsyncedBytes = 0;
+  #saving: Promise<void> = Promise.resolve();
   /** The `complete` event is queued (resume data saved first); seeding may end after it. */
   #completeReported = false;
   #fatal: unknown;
@@ -345,12 +350,28 @@ export class TorrentSession {
     if (this.#ownsPool) await this.#pool?.close();
   }
 
-  async #saveResume(): Promise<void> {
-    if (!this.#have) return;
-    await this.#storage.sync();
-    await saveResume(this.#options.dir, this.metainfo, this.#have);
-    this.#resumeDirty = false;
-    this.#lastResumeSaveMs = performance.now();
+  /**
+   * Flushes the data to disk, then records the pieces that were written before the flush
+   * began (never one still in the page cache only). Calls run one after another.
+   */
+  #saveResume(): Promise<void> {
+    const run = this.#saving.catch(() => {}).then(async () => {
+      if (!this.#have) return;
+      const written = new Bitfield(this.#have.size);
+      written.assign(this.#have.bytes.slice());
+      this.#resumeDirty = false;
+      this.#unsyncedBytes = 0;
+      try {
+        await this.#storage.sync();
+        await saveResume(this.#options.dir, this.metainfo, written);
+      } catch (error) {
+        this.#resumeDirty = true;
+        throw error;
+      }
+      this.#lastResumeSaveMs = performance.now();
+    });
+    this.#saving = run;
+    return run;
   }
 
   #completeEvent(): SessionEvent {
@@ -712,6 +733,11 @@ export class TorrentSession {
     this.#wakeAll(); // the piece's bytes left the memory budget: peers may request again
     this.#pieceCache.delete(index);
     this.#resumeDirty = true;
+    this.#unsyncedBytes += data.length;
+    if (this.#unsyncedBytes >= SYNC_EVERY_BYTES && !this.#have.complete) {
+      // Flush as we go, beside the download, so the flush at the end is short.
+      this.#spawn(this.#saveResume());
+    }
     this.#events.push({ type: "piece", index, from: [...piece.contributors] });
     for (const peer of this.#peers.values()) {
       peer.conn.send({ type: "have", index }).catch(() => {});

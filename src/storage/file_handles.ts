@@ -110,6 +110,7 @@ export class FileHandleCache {
       if (access === "write") this.#dirty.add(path);
       return await fn(file);
     } finally {
+      if (access === "write") this.#dirty.add(path); // also when a sync ran meanwhile
       entry.users--;
       release();
       if (entry.users === 0 && entry.file === undefined && this.#entries.get(path) === entry) {
@@ -180,23 +181,35 @@ export class FileHandleCache {
 
   /**
    * Flushes the data of every file written since its last sync to the disk (fdatasync),
-   * reopening files that were closed by eviction.
+   * reopening files that were closed by eviction. Every write that finished before the call is
+   * on disk when it returns. An open file is flushed beside its running writes rather than
+   * after them, so a long flush does not hold up the download.
    * @returns When all are flushed.
    * @throws {StorageError} If a flush fails.
    */
   async sync(): Promise<void> {
     const paths = [...this.#dirty];
-    await Promise.all(paths.map((path) =>
-      this.use(path, "write", async (file) => {
-        this.#dirty.delete(path);
-        try {
-          await file.syncData();
-        } catch (error) {
-          this.#dirty.add(path);
-          throw toStorageError(error, path, "syncing");
+    await Promise.all(paths.map(async (path) => {
+      this.#dirty.delete(path);
+      const entry = this.#entries.get(path);
+      try {
+        if (entry?.file && entry.writable) {
+          const file = entry.file;
+          entry.users++; // pinned: eviction must not close it under the flush
+          try {
+            await file.syncData();
+          } finally {
+            entry.users--;
+            this.#evict();
+          }
+        } else {
+          await this.use(path, "write", (file) => file.syncData());
         }
-      })
-    ));
+      } catch (error) {
+        this.#dirty.add(path);
+        throw toStorageError(error, path, "syncing");
+      }
+    }));
   }
 
   /**

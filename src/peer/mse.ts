@@ -1,0 +1,626 @@
+// The two Message Stream Encryption handshakes over a socket (initiator A, receiver B):
+//
+//   1 A->B: Ya, PadA
+//   2 B->A: Yb, PadB
+//   3 A->B: HASH('req1', S), HASH('req2', SKEY) xor HASH('req3', S),
+//           ENCRYPT(VC, crypto_provide, len(PadC), PadC, len(IA)), ENCRYPT(IA)
+//   4 B->A: ENCRYPT(VC, crypto_select, len(PadD), PadD), ENCRYPT2(payload)
+//   5 A->B: ENCRYPT2(payload)
+//
+// ENCRYPT is RC4 (keyA from A, keyB from B); ENCRYPT2 is the selected method. Every length read
+// from the peer is bounded: pads by 512 bytes, IA by its 2-byte length, the two sync searches by
+// the pad limit, so a handshake never buffers more than about 67 KiB.
+
+import { equalBytes } from "../bytes/bytes.ts";
+import {
+  computeMseSecret,
+  CRYPTO_PLAINTEXT,
+  CRYPTO_RC4,
+  deriveMseCiphers,
+  encodeMsePublicKey,
+  generateMsePrivateKey,
+  MSE_KEY_BYTES,
+  MSE_MAX_PAD_BYTES,
+  MSE_VC_BYTES,
+  type MseAllow,
+  type MseCiphers,
+  mseCryptoBits,
+  mseMaskReq2Hash,
+  mseReq1Hash,
+  mseReq2Hash,
+  type Rc4,
+  selectMseCrypto,
+} from "../wire/mse_crypto.ts";
+import { formatPeerAddress } from "../wire/peer_address.ts";
+import { ProtocolError } from "../wire/protocol_error.ts";
+import { PeerError } from "./peer_error.ts";
+
+/** Default limit for a whole MSE handshake. */
+export const MSE_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Largest initial payload (IA): its length field has 2 bytes. */
+export const MSE_MAX_INITIAL_PAYLOAD_BYTES = 0xffff;
+
+const HASH_BYTES = 20;
+const PLAIN_HEADER = new Uint8Array([19, ...new TextEncoder().encode("BitTorrent protocol")]);
+
+/**
+ * Says whether the first bytes of an incoming connection are a plain BEP 3 handshake
+ * (`\x13BitTorrent protocol`) rather than an MSE public key.
+ * @param bytes The bytes received so far.
+ * @returns `true` once all 20 header bytes match, `false` at the first byte that differs,
+ *   `undefined` while every byte so far matches but fewer than 20 arrived.
+ * @example
+ * ```ts
+ * import { isPlainHandshakeStart } from "./mse.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(isPlainHandshakeStart(new Uint8Array([19, 66])), undefined);
+ * strictEqual(isPlainHandshakeStart(new Uint8Array([7])), false);
+ * ```
+ */
+export function isPlainHandshakeStart(bytes: Uint8Array): boolean | undefined {
+  const n = Math.min(bytes.length, PLAIN_HEADER.length);
+  for (let i = 0; i < n; i++) if (bytes[i] !== PLAIN_HEADER[i]) return false;
+  return n === PLAIN_HEADER.length ? true : undefined;
+}
+
+/** What {@linkcode MseConn} wraps besides the socket. */
+export interface MseConnInit {
+  /** RC4 streams for the payload; absent for plaintext. */
+  ciphers?: MseCiphers;
+  /** Payload bytes already received (and decrypted), returned by `read` before the socket's. */
+  pending?: Uint8Array;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+}
+
+/**
+ * A `Deno.Conn` after an MSE handshake: with RC4 selected it encrypts what is written and
+ * decrypts what is read; with plaintext it passes bytes through. Either way `read` first returns
+ * the payload bytes that arrived during the handshake. Also useful without ciphers, to put bytes
+ * peeked from a socket back in front of it. `close` tolerates "already closed".
+ * @example
+ * ```ts
+ * import { MseConn } from "./mse.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * using server = new MseConn(await listener.accept(), { pending: new Uint8Array([1]) });
+ * await client.write(new Uint8Array([2]));
+ * const buffer = new Uint8Array(4);
+ * strictEqual(await server.read(buffer), 1);
+ * strictEqual(buffer[0], 1); // the pending byte comes first
+ * strictEqual(await server.read(buffer), 1);
+ * strictEqual(buffer[0], 2);
+ * strictEqual(server.method, "plaintext");
+ * ```
+ */
+export class MseConn implements Deno.Conn {
+  readonly #conn: Deno.Conn;
+  readonly #encrypt: Rc4 | undefined;
+  readonly #decrypt: Rc4 | undefined;
+  #pending: Uint8Array;
+  #writeChain: Promise<void> = Promise.resolve();
+  #closed = false;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+
+  /**
+   * Wraps a socket.
+   * @param conn The socket; this object owns it from now on.
+   * @param init Ciphers (for RC4) and bytes already received.
+   */
+  constructor(conn: Deno.Conn, init: MseConnInit = {}) {
+    this.#conn = conn;
+    this.#encrypt = init.ciphers?.encrypt;
+    this.#decrypt = init.ciphers?.decrypt;
+    this.#pending = init.pending ?? new Uint8Array(0);
+  }
+
+  /** The payload method in use: `"rc4"` or `"plaintext"`. */
+  get method(): "rc4" | "plaintext" {
+    return this.#encrypt ? "rc4" : "plaintext";
+  }
+
+  /** The local address of the socket. */
+  get localAddr(): Deno.Addr {
+    return this.#conn.localAddr;
+  }
+
+  /** The remote address of the socket. */
+  get remoteAddr(): Deno.Addr {
+    return this.#conn.remoteAddr;
+  }
+
+  /**
+   * Reads payload bytes (decrypted when RC4 is in use).
+   * @param p Where to put them.
+   * @returns The number of bytes read, or `null` at end of stream.
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    if (this.#pending.length > 0) {
+      const n = Math.min(p.length, this.#pending.length);
+      p.set(this.#pending.subarray(0, n));
+      this.#pending = this.#pending.subarray(n);
+      return n;
+    }
+    const n = await this.#conn.read(p);
+    if (n !== null && this.#decrypt) this.#decrypt.process(p.subarray(0, n));
+    return n;
+  }
+
+  /**
+   * Writes payload bytes (encrypted into a copy when RC4 is in use; `p` is never changed).
+   * Encrypted writes go out whole and in call order, so they may overlap.
+   * @param p The bytes.
+   * @returns The number of bytes written (all of `p` when encrypting).
+   */
+  write(p: Uint8Array): Promise<number> {
+    if (!this.#encrypt) return this.#conn.write(p);
+    const sealed = this.#encrypt.process(p, new Uint8Array(p.length));
+    const sent = this.#writeChain.then(() => writeAll(this.#conn, sealed));
+    this.#writeChain = sent;
+    return sent.then(() => p.length);
+  }
+
+  /** Closes the socket; does nothing when it is already closed. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.#conn);
+  }
+
+  /**
+   * Shuts down the write side once pending writes are out.
+   * @returns When done.
+   */
+  async closeWrite(): Promise<void> {
+    await this.#writeChain;
+    await this.#conn.closeWrite();
+  }
+
+  /** Lets the socket keep the event loop alive (the default). */
+  ref(): void {
+    this.#conn.ref();
+  }
+
+  /** Stops the socket from keeping the event loop alive. */
+  unref(): void {
+    this.#conn.unref();
+  }
+
+  /**
+   * Sets `TCP_NODELAY` on the socket, when it is a TCP socket.
+   * @param noDelay True disables Nagle's algorithm.
+   */
+  setNoDelay(noDelay = true): void {
+    (this.#conn as Partial<Deno.TcpConn>).setNoDelay?.(noDelay);
+  }
+
+  /**
+   * Turns TCP keep-alive probes on or off, when it is a TCP socket.
+   * @param keepAlive True enables them.
+   */
+  setKeepAlive(keepAlive = true): void {
+    (this.#conn as Partial<Deno.TcpConn>).setKeepAlive?.(keepAlive);
+  }
+
+  /** The payload as a stream (made on first use, over `read`). */
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.#readable ??= new ReadableStream({
+      pull: async (controller) => {
+        const buffer = new Uint8Array(64 * 1024);
+        const n = await this.read(buffer);
+        if (n === null) {
+          controller.close();
+          this.close();
+        } else controller.enqueue(buffer.subarray(0, n));
+      },
+      cancel: () => this.close(),
+    });
+    return this.#readable;
+  }
+
+  /** A stream that writes payload (made on first use, over `write`). */
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream({
+      write: (chunk) => writeAll(this, chunk),
+      close: () => this.close(),
+      abort: () => this.close(),
+    });
+    return this.#writable;
+  }
+
+  /** Same as {@linkcode MseConn.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Buffers handshake bytes read from a socket; never holds more than the largest `take`. */
+class HandshakeReader {
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+
+  constructor(readonly conn: Deno.Conn, readonly peer: string | undefined, first?: Uint8Array) {
+    this.#buffer = new Uint8Array(Math.max(2048, first?.length ?? 0));
+    if (first) this.#buffer.set(first);
+    this.#end = first?.length ?? 0;
+  }
+
+  /** The bytes received and not consumed yet (valid until the next `fill`). */
+  get available(): Uint8Array {
+    return this.#buffer.subarray(this.#start, this.#end);
+  }
+
+  /** Reads until at least `count` unconsumed bytes are buffered. */
+  async fill(count: number, what: string): Promise<void> {
+    while (this.#end - this.#start < count) {
+      if (this.#start + count > this.#buffer.length) {
+        const target = count > this.#buffer.length ? new Uint8Array(count + 2048) : this.#buffer;
+        target.set(this.#buffer.subarray(this.#start, this.#end));
+        this.#end -= this.#start;
+        this.#start = 0;
+        this.#buffer = target;
+      }
+      const n = await this.conn.read(this.#buffer.subarray(this.#end));
+      if (n === null) {
+        throw new PeerError(
+          `Cannot complete MSE handshake: connection closed while reading ${what}`,
+          { peer: this.peer },
+        );
+      }
+      this.#end += n;
+    }
+  }
+
+  /** Consumes `count` bytes (a view valid until the next `fill`). */
+  async take(count: number, what: string): Promise<Uint8Array> {
+    await this.fill(count, what);
+    this.#start += count;
+    return this.#buffer.subarray(this.#start - count, this.#start);
+  }
+
+  /** Consumes everything buffered, as a copy. */
+  rest(): Uint8Array {
+    const out = this.#buffer.slice(this.#start, this.#end);
+    this.#start = this.#end;
+    return out;
+  }
+
+  /**
+   * Consumes bytes through the first `marker` that starts within `maxSkip` bytes, reading no
+   * more than `maxSkip + marker.length` bytes to find it.
+   */
+  async syncOn(marker: Uint8Array, maxSkip: number, what: string): Promise<void> {
+    let from = 0;
+    while (true) {
+      const view = this.available;
+      for (let i = from; i <= maxSkip && i + marker.length <= view.length; i++) {
+        if (equalBytes(view.subarray(i, i + marker.length), marker)) {
+          this.#start += i + marker.length;
+          return;
+        }
+      }
+      from = Math.max(from, view.length - marker.length + 1);
+      if (from > maxSkip) {
+        throw new ProtocolError(
+          `Cannot complete MSE handshake: ${what} not found within ${maxSkip} bytes of padding`,
+          { peer: this.peer },
+        );
+      }
+      await this.fill(view.length + 1, what);
+    }
+  }
+}
+
+function describePeer(conn: Deno.Conn): string | undefined {
+  try {
+    const addr = conn.remoteAddr;
+    return addr.transport === "tcp"
+      ? formatPeerAddress({ host: addr.hostname, port: addr.port })
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function randomPad(): Uint8Array {
+  const length = crypto.getRandomValues(new Uint16Array(1))[0] % (MSE_MAX_PAD_BYTES + 1);
+  return crypto.getRandomValues(new Uint8Array(length));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function secretOf(privateKey: bigint, theirKey: Uint8Array, peer?: string): Uint8Array {
+  try {
+    return computeMseSecret(privateKey, theirKey);
+  } catch (error) {
+    throw new ProtocolError((error as Error).message, { peer, cause: error });
+  }
+}
+
+/** Encodes VC, a 4-byte crypto field, a 2-byte zero pad length and, if given, len(IA) and IA. */
+function encodeCryptoHeader(crypto: number, initialPayload?: Uint8Array): Uint8Array {
+  const iaBytes = initialPayload ? 2 + initialPayload.length : 0;
+  const out = new Uint8Array(MSE_VC_BYTES + 4 + 2 + iaBytes);
+  const view = new DataView(out.buffer);
+  view.setUint32(MSE_VC_BYTES, crypto);
+  if (initialPayload) {
+    view.setUint16(MSE_VC_BYTES + 6, initialPayload.length);
+    out.set(initialPayload, MSE_VC_BYTES + 8);
+  }
+  return out;
+}
+
+function readPadLength(bytes: Uint8Array, offset: number, name: string, peer?: string): number {
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint16(offset);
+  if (length > MSE_MAX_PAD_BYTES) {
+    throw new ProtocolError(
+      `Cannot complete MSE handshake: ${name} of ${length} bytes exceeds ${MSE_MAX_PAD_BYTES}`,
+      { peer },
+    );
+  }
+  return length;
+}
+
+/** Runs `body`; on abort or timeout closes `conn` so pending I/O ends; closes `conn` on failure. */
+async function withDeadline<T>(
+  conn: Deno.Conn,
+  peer: string | undefined,
+  options: { signal?: AbortSignal; timeoutMs?: number },
+  body: () => Promise<T>,
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? MSE_HANDSHAKE_TIMEOUT_MS;
+  const { signal } = options;
+  let aborted = false;
+  let reason: unknown;
+  const abort = (why: unknown): void => {
+    if (aborted) return;
+    aborted = true;
+    reason = why;
+    closeQuietly(conn);
+  };
+  const timer = setTimeout(
+    () => abort(new PeerError(`MSE handshake timed out after ${timeoutMs} ms`, { peer })),
+    timeoutMs,
+  );
+  const onAbort = (): void => abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    signal?.throwIfAborted();
+    const result = await body();
+    if (aborted) throw reason;
+    return result;
+  } catch (error) {
+    closeQuietly(conn);
+    throw aborted ? reason : error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Options for {@linkcode mseConnect}. */
+export interface MseConnectOptions {
+  /** The torrent's 20-byte info hash (SKEY). */
+  infoHash: Uint8Array;
+  /** Methods we offer for the payload: `"rc4"`, `"plaintext"` or `"both"`. */
+  allow: MseAllow;
+  /**
+   * Initial payload (IA) sent inside the handshake, e.g. the BEP 3 handshake to save a round
+   * trip; at most {@linkcode MSE_MAX_INITIAL_PAYLOAD_BYTES}. Empty by default: write it after.
+   */
+  initialPayload?: Uint8Array;
+  /** Aborts the handshake (the socket is closed). */
+  signal?: AbortSignal;
+  /** Limit for the whole handshake; {@linkcode MSE_HANDSHAKE_TIMEOUT_MS} by default. */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs the initiator (A) side of the MSE handshake on a fresh connection. The socket is closed
+ * on any failure.
+ * @param conn A connected socket on which nothing was sent yet.
+ * @param options Info hash, offered methods, optional initial payload, signal and timeout.
+ * @returns The connection, encrypting or plain as the peer selected; send the BEP 3 handshake
+ *   through it (unless it went as `initialPayload`).
+ * @throws {ProtocolError} If the peer's key is invalid, its reply is not found within the
+ *   padding limit, its padding is too long or it selects a method we did not offer.
+ * @throws {PeerError} If the peer hangs up (a peer that refuses MSE usually does) or on timeout.
+ * @throws {RangeError} If the info hash is not 20 bytes or the initial payload is too long.
+ * @example
+ * ```ts
+ * import { mseAccept, mseConnect } from "./mse.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * const infoHash = new Uint8Array(20).fill(1);
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const accepting = listener.accept().then(async (conn) => {
+ *   const first = new Uint8Array(96);
+ *   const n = (await conn.read(first)) ?? 0;
+ *   return mseAccept(conn, first.subarray(0, n), { allow: "rc4", lookup: () => infoHash });
+ * });
+ * const socket = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * using client = await mseConnect(socket, { infoHash, allow: "both" });
+ * using server = (await accepting).conn;
+ * strictEqual(client.method, "rc4");
+ * await client.write(new TextEncoder().encode("hi"));
+ * const buffer = new Uint8Array(2);
+ * await server.read(buffer);
+ * strictEqual(new TextDecoder().decode(buffer), "hi");
+ * ```
+ */
+export async function mseConnect(conn: Deno.Conn, options: MseConnectOptions): Promise<MseConn> {
+  const { infoHash, initialPayload } = options;
+  if (infoHash.length !== HASH_BYTES) {
+    throw new RangeError(`Cannot start MSE handshake: info hash has ${infoHash.length} bytes`);
+  }
+  if (initialPayload && initialPayload.length > MSE_MAX_INITIAL_PAYLOAD_BYTES) {
+    throw new RangeError(
+      `Cannot start MSE handshake: initial payload of ${initialPayload.length} bytes exceeds ${MSE_MAX_INITIAL_PAYLOAD_BYTES}`,
+    );
+  }
+  const peer = describePeer(conn);
+  return await withDeadline(conn, peer, options, async () => {
+    const privateKey = generateMsePrivateKey();
+    await writeAll(conn, concat([encodeMsePublicKey(privateKey), randomPad()]));
+    const reader = new HandshakeReader(conn, peer);
+    const theirKey = (await reader.take(MSE_KEY_BYTES, "the peer's public key")).slice();
+    const secret = secretOf(privateKey, theirKey, peer);
+    const ciphers = deriveMseCiphers(secret, infoHash, true);
+    const provide = mseCryptoBits(options.allow);
+    const header = encodeCryptoHeader(provide, initialPayload ?? new Uint8Array(0));
+    await writeAll(
+      conn,
+      concat([
+        mseReq1Hash(secret),
+        mseMaskReq2Hash(mseReq2Hash(infoHash), secret),
+        ciphers.encrypt.process(header),
+      ]),
+    );
+    const vc = ciphers.decrypt.process(new Uint8Array(MSE_VC_BYTES));
+    await reader.syncOn(vc, MSE_MAX_PAD_BYTES, "the peer's verification constant");
+    const fields = ciphers.decrypt.process(await reader.take(6, "crypto_select"));
+    const select = new DataView(fields.buffer, fields.byteOffset).getUint32(0);
+    if ((select !== CRYPTO_RC4 && select !== CRYPTO_PLAINTEXT) || (select & provide) === 0) {
+      throw new ProtocolError(
+        `Cannot complete MSE handshake: peer selected method 0x${
+          select.toString(16)
+        }, not one of 0x${provide.toString(16)} offered`,
+        { peer },
+      );
+    }
+    const padLength = readPadLength(fields, 4, "PadD", peer);
+    ciphers.decrypt.process(await reader.take(padLength, "PadD"));
+    const rest = reader.rest();
+    if (select === CRYPTO_PLAINTEXT) return new MseConn(conn, { pending: rest });
+    ciphers.decrypt.process(rest);
+    return new MseConn(conn, { ciphers, pending: rest });
+  });
+}
+
+/** Options for {@linkcode mseAccept}. */
+export interface MseAcceptOptions {
+  /**
+   * Finds the torrent the peer asks for: gets HASH('req2', info hash) (see `mseReq2Hash`) and
+   * returns that info hash, or `undefined` to refuse the peer.
+   */
+  lookup(req2Hash: Uint8Array): Uint8Array | undefined;
+  /** Methods we accept for the payload; RC4 is chosen when both sides allow it. */
+  allow: MseAllow;
+  /** Aborts the handshake (the socket is closed). */
+  signal?: AbortSignal;
+  /** Limit for the whole handshake; {@linkcode MSE_HANDSHAKE_TIMEOUT_MS} by default. */
+  timeoutMs?: number;
+}
+
+/** What {@linkcode mseAccept} returns. */
+export interface MseAccepted {
+  /** The connection, encrypting or plain as selected; its first bytes are the peer's IA. */
+  conn: MseConn;
+  /** The info hash the peer asked for (as `lookup` returned it). */
+  infoHash: Uint8Array;
+}
+
+/**
+ * Runs the receiver (B) side of the MSE handshake on an incoming connection whose first bytes
+ * are not a plain BEP 3 handshake. The socket is closed on any failure.
+ * @param conn The accepted socket.
+ * @param firstBytes What was already read from it (may be empty).
+ * @param options Torrent lookup, accepted methods, signal and timeout.
+ * @returns The connection and the info hash it is for. The peer's BEP 3 handshake follows on
+ *   the connection (it may have come as IA, which is read first); check that it names the same
+ *   info hash.
+ * @throws {ProtocolError} If the peer's key is invalid, HASH('req1', S) is not found within the
+ *   padding limit, the torrent is unknown, VC is wrong, padding is too long, or there is no
+ *   common method.
+ * @throws {PeerError} If the peer hangs up or on timeout.
+ * @example
+ * ```ts ignore
+ * const conn = await listener.accept();
+ * const first = new Uint8Array(20);
+ * const n = (await conn.read(first)) ?? 0;
+ * if (isPlainHandshakeStart(first.subarray(0, n)) === false) {
+ *   const { conn: wrapped, infoHash } = await mseAccept(conn, first.subarray(0, n), {
+ *     allow: "both",
+ *     lookup: (req2) => torrentsByReq2.get(encodeHex(req2)),
+ *   });
+ * }
+ * ```
+ */
+export async function mseAccept(
+  conn: Deno.Conn,
+  firstBytes: Uint8Array,
+  options: MseAcceptOptions,
+): Promise<MseAccepted> {
+  const peer = describePeer(conn);
+  return await withDeadline(conn, peer, options, async () => {
+    if (isPlainHandshakeStart(firstBytes) === true) {
+      throw new ProtocolError("Cannot run MSE handshake: peer sent a plain BitTorrent handshake", {
+        peer,
+      });
+    }
+    const reader = new HandshakeReader(conn, peer, firstBytes);
+    const theirKey = (await reader.take(MSE_KEY_BYTES, "the peer's public key")).slice();
+    const privateKey = generateMsePrivateKey();
+    const secret = secretOf(privateKey, theirKey, peer);
+    await writeAll(conn, concat([encodeMsePublicKey(privateKey), randomPad()]));
+    await reader.syncOn(mseReq1Hash(secret), MSE_MAX_PAD_BYTES, "HASH('req1', S)");
+    const req2 = mseMaskReq2Hash(await reader.take(HASH_BYTES, "the info hash key"), secret);
+    const infoHash = options.lookup(req2);
+    if (!infoHash || !equalBytes(mseReq2Hash(infoHash), req2)) {
+      throw new ProtocolError("Cannot complete MSE handshake: peer asks for an unknown torrent", {
+        peer,
+      });
+    }
+    const ciphers = deriveMseCiphers(secret, infoHash, false);
+    const head = ciphers.decrypt.process(await reader.take(MSE_VC_BYTES + 6, "VC"));
+    if (head.subarray(0, MSE_VC_BYTES).some((byte) => byte !== 0)) {
+      throw new ProtocolError("Cannot complete MSE handshake: wrong verification constant", {
+        peer,
+      });
+    }
+    const provide = new DataView(head.buffer, head.byteOffset).getUint32(MSE_VC_BYTES);
+    const padLength = readPadLength(head, MSE_VC_BYTES + 4, "PadC", peer);
+    const padAndLength = ciphers.decrypt.process(await reader.take(padLength + 2, "PadC"));
+    const iaLength = new DataView(padAndLength.buffer, padAndLength.byteOffset).getUint16(
+      padLength,
+    );
+    const ia = ciphers.decrypt.process(await reader.take(iaLength, "the initial payload")).slice();
+    const select = selectMseCrypto(provide, options.allow);
+    if (select === 0) {
+      throw new ProtocolError(
+        `Cannot complete MSE handshake: peer offers methods 0x${
+          provide.toString(16)
+        }, we allow ${options.allow}`,
+        { peer },
+      );
+    }
+    await writeAll(conn, ciphers.encrypt.process(encodeCryptoHeader(select)));
+    const rest = reader.rest();
+    if (select === CRYPTO_PLAINTEXT) {
+      return { conn: new MseConn(conn, { pending: concat([ia, rest]) }), infoHash };
+    }
+    ciphers.decrypt.process(rest);
+    return { conn: new MseConn(conn, { ciphers, pending: concat([ia, rest]) }), infoHash };
+  });
+}
