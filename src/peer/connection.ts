@@ -18,6 +18,7 @@ import {
 } from "../wire/message.ts";
 import { formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
 import { ProtocolError } from "../wire/protocol_error.ts";
+import { isPlainHandshakeStart, mseAccept, MseConn, mseConnect } from "./mse.ts";
 import { PeerError } from "./peer_error.ts";
 
 /** Default size of a connection's read buffer (grown once for a larger frame). */
@@ -79,6 +80,12 @@ export interface ConnectPeerOptions extends PeerConnectionOptions {
   signal?: AbortSignal;
   /** Limit for connecting plus the handshake exchange; {@linkcode CONNECT_TIMEOUT_MS} by default. */
   connectTimeoutMs?: number;
+  /**
+   * `"mse"` opens with a Message Stream Encryption handshake (offering plaintext and RC4 for
+   * what follows), for peers that refuse a plain BitTorrent handshake; `"none"` (the default)
+   * sends the plain handshake.
+   */
+  encryption?: "none" | "mse";
 }
 
 /** Options for {@linkcode acceptPeer}. */
@@ -93,6 +100,12 @@ export interface AcceptPeerOptions extends PeerConnectionOptions {
   signal?: AbortSignal;
   /** Limit for the handshake exchange; {@linkcode CONNECT_TIMEOUT_MS} by default. */
   timeoutMs?: number;
+  /**
+   * Accepts peers that open with a Message Stream Encryption handshake: given
+   * HASH('req2', info hash) from the peer, returns the info hash of the torrent it names.
+   * Without it such peers are refused.
+   */
+  mseLookup?: (req2Hash: Uint8Array) => Uint8Array | undefined;
 }
 
 function closeQuietly(conn: Deno.Conn): void {
@@ -142,6 +155,23 @@ async function withDeadline<T>(
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+}
+
+/**
+ * Reads the first bytes of an incoming connection, just enough to tell a plain BitTorrent
+ * handshake from an MSE one (at most 20 bytes).
+ */
+async function readOpening(conn: Deno.Conn, peer: string): Promise<Uint8Array> {
+  const buffer = new Uint8Array(20);
+  let end = 0;
+  while (isPlainHandshakeStart(buffer.subarray(0, end)) === undefined) {
+    const n = await conn.read(buffer.subarray(end));
+    if (n === null) {
+      throw new PeerError(`Cannot read handshake: connection closed after ${end} bytes`, { peer });
+    }
+    end += n;
+  }
+  return buffer.slice(0, end);
 }
 
 /** Reads exactly one handshake (68 bytes, nothing more, so no frame bytes are taken). */
@@ -206,12 +236,22 @@ export async function connectPeer(
       const opened = conn;
       signal.addEventListener("abort", () => closeQuietly(opened), { once: true });
       if (signal.aborted) throw signal.reason;
-      await writeAll(opened, encodeHandshake(options));
-      const theirs = await readHandshake(opened, peer);
+      let stream: Deno.Conn = opened;
+      if (options.encryption === "mse") {
+        stream = await mseConnect(opened, {
+          infoHash: options.infoHash,
+          allow: "both",
+          initialPayload: encodeHandshake(options),
+          signal,
+        });
+      } else {
+        await writeAll(opened, encodeHandshake(options));
+      }
+      const theirs = await readHandshake(stream, peer);
       if (!equalBytes(theirs.infoHash, options.infoHash)) {
         throw new ProtocolError("Peer handshake names a different info hash", { peer });
       }
-      return new PeerConnection(opened, {
+      return new PeerConnection(stream, {
         ...options,
         remote: { host: address.host, port: address.port },
         peerId: theirs.peerId,
@@ -262,19 +302,42 @@ export async function acceptPeer(
   const peer = formatPeerAddress(remote);
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   try {
-    return await withDeadline(conn, peer, timeoutMs, options.signal, async () => {
-      const theirs = await readHandshake(conn, peer);
+    return await withDeadline(conn, peer, timeoutMs, options.signal, async (signal) => {
+      const first = await readOpening(conn, peer);
+      let stream: Deno.Conn;
+      let mseInfoHash: Uint8Array | undefined;
+      if (isPlainHandshakeStart(first)) {
+        stream = new MseConn(conn, { pending: first });
+      } else if (options.mseLookup) {
+        const accepted = await mseAccept(conn, first, {
+          lookup: options.mseLookup,
+          allow: "both",
+          signal,
+        });
+        stream = accepted.conn;
+        mseInfoHash = accepted.infoHash;
+      } else {
+        throw new ProtocolError("Peer opened with an encrypted (MSE) handshake, which is off", {
+          peer,
+        });
+      }
+      const theirs = await readHandshake(stream, peer);
       const torrent = options.lookup(theirs.infoHash);
       if (!torrent) throw new ProtocolError("Peer handshake names an unknown info hash", { peer });
+      if (mseInfoHash && !equalBytes(mseInfoHash, theirs.infoHash)) {
+        throw new ProtocolError("Peer handshake names another torrent than its MSE handshake", {
+          peer,
+        });
+      }
       await writeAll(
-        conn,
+        stream,
         encodeHandshake({
           infoHash: theirs.infoHash,
           peerId: options.peerId,
           reserved: options.reserved,
         }),
       );
-      return new PeerConnection(conn, {
+      return new PeerConnection(stream, {
         ...options,
         remote,
         infoHash: theirs.infoHash,

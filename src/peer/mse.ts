@@ -51,7 +51,7 @@ const PLAIN_HEADER = new Uint8Array([19, ...new TextEncoder().encode("BitTorrent
  *   `undefined` while every byte so far matches but fewer than 20 arrived.
  * @example
  * ```ts
- * import { isPlainHandshakeStart } from "./mse.ts";
+ * import { isPlainHandshakeStart } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(isPlainHandshakeStart(new Uint8Array([19, 66])), undefined);
  * strictEqual(isPlainHandshakeStart(new Uint8Array([7])), false);
@@ -91,7 +91,7 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
  * peeked from a socket back in front of it. `close` tolerates "already closed".
  * @example
  * ```ts
- * import { MseConn } from "./mse.ts";
+ * import { MseConn } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -450,7 +450,7 @@ export interface MseConnectOptions {
  * @throws {RangeError} If the info hash is not 20 bytes or the initial payload is too long.
  * @example
  * ```ts
- * import { mseAccept, mseConnect } from "./mse.ts";
+ * import { mseAccept, mseConnect } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * const infoHash = new Uint8Array(20).fill(1);
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -525,7 +525,7 @@ export interface MseAcceptOptions {
    * returns that info hash, or `undefined` to refuse the peer.
    */
   lookup(req2Hash: Uint8Array): Uint8Array | undefined;
-  /** Methods we accept for the payload; RC4 is chosen when both sides allow it. */
+  /** Methods we accept for the payload; plaintext is chosen when both sides allow it. */
   allow: MseAllow;
   /** Aborts the handshake (the socket is closed). */
   signal?: AbortSignal;

@@ -1,8 +1,11 @@
 import { Bitfield } from "../bytes/bitfield.ts";
+import { equalBytes } from "../bytes/bytes.ts";
 import { encodeHex } from "../bytes/hex.ts";
+import { mseReq2Hash } from "../wire/mse_crypto.ts";
 import { pieceSize } from "../metainfo/geometry.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { acceptPeer, connectPeer, type PeerConnection } from "../peer/connection.ts";
+import { PeerError } from "../peer/peer_error.ts";
 import { RateLimiter } from "../peer/rate_limiter.ts";
 import { blockKey, PieceScheduler } from "../scheduler/piece_scheduler.ts";
 import type { ActivePiece, BlockRequest } from "../scheduler/piece_scheduler.ts";
@@ -112,6 +115,12 @@ function isAbort(error: unknown): boolean {
     (error.name === "AbortError" || error.name === "TimeoutError");
 }
 
+/** The peer accepted the TCP connection, then closed it during the plain handshake. */
+function hungUpOnHandshake(error: unknown): boolean {
+  if (error instanceof Deno.errors.ConnectionReset) return true;
+  return error instanceof PeerError && /connection closed after \d+ bytes/.test(error.message);
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -144,6 +153,8 @@ export class TorrentSession {
   readonly #bannedIds = new Set<string>();
   /** BEP 3 `key`: lets a tracker know us across address changes. */
   readonly #trackerKey = crypto.getRandomValues(new Uint32Array(1))[0];
+  /** HASH('req2', info hash): how an encrypted (MSE) incoming peer names our torrent. */
+  readonly #mseReq2: Uint8Array;
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #downRate = new RateMeter();
   readonly #upRate = new RateMeter();
@@ -182,6 +193,7 @@ export class TorrentSession {
     this.metainfo = metainfo;
     this.#options = options;
     this.peerId = options.peerId ?? generatePeerId();
+    this.#mseReq2 = mseReq2Hash(metainfo.infoHash);
     this.#uploadLimit = new RateLimiter(options.maxUploadRate);
     this.#downloadLimit = new RateLimiter(options.maxDownloadRate);
     this.#controller.signal.addEventListener("abort", () => this.#events.close(), { once: true });
@@ -439,17 +451,25 @@ export class TorrentSession {
   }
 
   async #dialOne(address: PeerAddress): Promise<void> {
-    let conn: PeerConnection;
-    try {
-      conn = await connectPeer(address, {
+    const dial = (encryption: "none" | "mse") =>
+      connectPeer(address, {
         infoHash: this.metainfo.infoHash,
         peerId: this.peerId,
         pieceCount: this.metainfo.pieceCount,
         signal: this.#controller.signal,
+        encryption,
       });
-    } catch (error) {
+    let conn: PeerConnection;
+    try {
+      try {
+        conn = await dial("none");
+      } catch (error) {
+        // A peer that hangs up on a plain handshake may insist on encryption: try MSE once.
+        if (!hungUpOnHandshake(error) || this.#controller.signal.aborted) throw error;
+        conn = await dial("mse");
+      }
+    } catch {
       this.#book.mark(address, "failed", performance.now());
-      if (isAbort(error) && this.#controller.signal.aborted) return;
       return;
     }
     await this.#runPeer(conn, address);
@@ -483,6 +503,7 @@ export class TorrentSession {
           encodeHex(hash) === this.metainfo.infoHashHex
             ? { pieceCount: this.metainfo.pieceCount }
             : undefined,
+        mseLookup: (req2) => equalBytes(req2, this.#mseReq2) ? this.metainfo.infoHash : undefined,
         signal: this.#controller.signal,
       });
     } catch {

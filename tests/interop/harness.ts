@@ -800,7 +800,9 @@ export interface LtPeer extends AsyncDisposable {
  * Starts a libtorrent peer for one torrent on 127.0.0.1 (loopback settings from INTEROP.md).
  * A seeder trusts the data in `dir` (seed mode); trackers in the torrent are announced to.
  * @param options `torrent` path, `dir` (save path), `seed`, `port` (default: any free),
- *   `peers` to connect to at once, `uploadLimit` in bytes/s, `timeoutMs` life limit (default 180 s).
+ *   `peers` to connect to at once, `uploadLimit` in bytes/s, `timeoutMs` life limit (default 180 s),
+ *   `encryption`: MSE policy (`forced`, `enabled`, `disabled`) and allowed level (`plaintext`,
+ *   `rc4`, `both`) for incoming and outgoing connections (libtorrent's defaults when absent).
  * @returns The running peer, once it listens.
  */
 export async function startLibtorrent(options: {
@@ -811,6 +813,10 @@ export async function startLibtorrent(options: {
   peers?: PeerAddress[];
   uploadLimit?: number;
   timeoutMs?: number;
+  encryption?: {
+    policy?: "forced" | "enabled" | "disabled";
+    level?: "plaintext" | "rc4" | "both";
+  };
 }): Promise<LtPeer> {
   const config = JSON.stringify({
     torrent: options.torrent,
@@ -819,6 +825,7 @@ export async function startLibtorrent(options: {
     port: options.port ?? 0,
     peers: options.peers ?? [],
     uploadLimit: options.uploadLimit ?? 0,
+    encryption: options.encryption,
   });
   const proc = new ManagedProcess(PYTHON, [LT_PEER_PY, "peer", config], {
     limitMs: options.timeoutMs ?? DEFAULT_PROCESS_LIMIT_MS,

@@ -19,7 +19,9 @@ Subcommands (each prints one JSON line on stdout, or exits non-zero with a messa
                                      with {"id": ..., "ok": true, ...} or {"id": ..., "ok": false,
                                      "error": "..."}. Exits when stdin closes.
 CONFIG_JSON keys: torrent, dir, seed (bool), port (0 = any), peers ([{host, port}]),
-uploadLimit (bytes/s, 0 = none).
+uploadLimit (bytes/s, 0 = none), encryption (optional {"policy": "forced" | "enabled" |
+"disabled", "level": "plaintext" | "rc4" | "both"}: MSE policy for incoming and outgoing
+connections; libtorrent's defaults when absent).
 """
 
 import json
@@ -65,6 +67,19 @@ def loopback_settings(port):
         "alert_queue_size": 10000,
     })
     return s
+
+
+ENC_POLICIES = {"forced": 0, "enabled": 1, "disabled": 2}
+ENC_LEVELS = {"plaintext": 1, "rc4": 2, "both": 3}
+
+
+def encryption_settings(enc):
+    policy = ENC_POLICIES[enc.get("policy", "forced")]
+    return {
+        "out_enc_policy": policy,
+        "in_enc_policy": policy,
+        "allowed_enc_level": ENC_LEVELS[enc.get("level", "both")],
+    }
 
 
 def state_name(st):
@@ -196,7 +211,10 @@ def cmd_fetch(torrent, save_dir, host, port, mode=""):
 
 def cmd_peer(config_json):
     cfg = json.loads(config_json)
-    ses = lt.session(loopback_settings(int(cfg.get("port") or 0)))
+    settings = loopback_settings(int(cfg.get("port") or 0))
+    if cfg.get("encryption"):
+        settings.update(encryption_settings(cfg["encryption"]))
+    ses = lt.session(settings)
     ti = lt.torrent_info(cfg["torrent"])
     p = lt.add_torrent_params()
     p.ti = ti
