@@ -286,8 +286,29 @@ export class TorrentSession {
     if (!have) {
       const progress = new EventQueue<SessionEvent>();
       let lastReportMs = -Infinity;
-      const checking = checkPieces(metainfo, this.#storage, {
-        hash: async (data) => (await this.#pool.hash(data)).digest,
+      // Piece buffers go round between the disk and the hash workers instead of one new
+      // allocation per piece, which keeps memory flat while a large torrent is checked.
+      const spare: Uint8Array[] = [];
+      const storage = this.#storage;
+      const source = {
+        fileSizes: () => storage.fileSizes(),
+        readPiece: (index: number) => {
+          const size = pieceSize(metainfo, index);
+          return storage.readBlock(
+            index,
+            0,
+            size,
+            size === metainfo.pieceLength ? spare.pop() : undefined,
+          );
+        },
+      };
+      const checking = checkPieces(metainfo, source, {
+        hash: async (data) => {
+          const hashed = await this.#pool.hash(data);
+          const buffer = hashed.data;
+          if (buffer.length === metainfo.pieceLength && buffer.byteOffset === 0) spare.push(buffer);
+          return hashed.digest;
+        },
         signal: this.#controller.signal,
         onProgress: (checked, total) => {
           const now = performance.now();

@@ -228,12 +228,18 @@ export class TorrentStorage {
    * @param index Piece index.
    * @param begin Offset inside the piece.
    * @param length Number of bytes.
-   * @returns A new buffer with the bytes.
+   * @param into Memory to read into instead of a new buffer (at least `length` bytes).
+   * @returns The bytes: a new buffer, or the start of `into`.
    * @throws {RangeError} If the range is outside the piece.
    * @throws {StorageError} `"EMISSING"` ("Data missing: ...") if a file is missing or too
    * short, or another code on a disk error.
    */
-  async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
+  async readBlock(
+    index: number,
+    begin: number,
+    length: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
     const size = this.#checkIndex(index);
     if (
       !Number.isInteger(begin) || !Number.isInteger(length) || begin < 0 || length < 0 ||
@@ -241,12 +247,18 @@ export class TorrentStorage {
     ) {
       throw new RangeError(`Range ${begin}+${length} is outside piece ${index} (${size} bytes)`);
     }
-    const out = new Uint8Array(length);
+    if (into && into.length < length) {
+      throw new RangeError(`Cannot read ${length} bytes into a ${into.length}-byte buffer`);
+    }
+    const out = into ? into.subarray(0, length) : new Uint8Array(length);
     const spans = fileSpans(this.info.files, index * this.info.pieceLength + begin, length);
     await Promise.all(spans.map((span) => {
-      if (this.info.files[span.fileIndex].padding) return undefined;
-      const path = this.paths[span.fileIndex];
       const target = out.subarray(span.rangeOffset, span.rangeOffset + span.length);
+      if (this.info.files[span.fileIndex].padding) {
+        if (into) target.fill(0);
+        return undefined;
+      }
+      const path = this.paths[span.fileIndex];
       return this.#files.use(
         path,
         "read",

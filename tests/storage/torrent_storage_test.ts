@@ -90,6 +90,13 @@ Deno.test("readBlock() crosses file boundaries and reads padding as zeros", asyn
     const block = await storage.readBlock(2, 100, 200);
     deepStrictEqual(block, fixture.data.subarray(2148, 2348));
     deepStrictEqual(block.subarray(52), new Uint8Array(148));
+    // Into a used buffer: the same bytes, padding zeroed again, the rest of the buffer untouched.
+    const used = new Uint8Array(256).fill(0xff);
+    const into = await storage.readBlock(2, 100, 200, used);
+    strictEqual(into.buffer, used.buffer, "no new buffer");
+    deepStrictEqual(into, fixture.data.subarray(2148, 2348));
+    deepStrictEqual(used.subarray(200), new Uint8Array(56).fill(0xff));
+    await rejects(storage.readBlock(2, 0, 200, new Uint8Array(199)), RangeError);
     // The last piece is short.
     deepStrictEqual(await storage.readBlock(5, 700, 52), fixture.data.subarray(5820));
     await rejects(storage.readBlock(5, 700, 53), RangeError);
