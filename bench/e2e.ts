@@ -94,6 +94,7 @@ async function writePayload(path: string, size: number): Promise<void> {
     const part = chunk.subarray(0, Math.min(left, chunk.length));
     for (let done = 0; done < part.length;) done += await file.write(part.subarray(done));
   }
+  await file.syncData(); // its write-back must not overlap the first round
 }
 
 /** A long-running seeder: its PID, port and a stop function. */
