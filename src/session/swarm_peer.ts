@@ -1,5 +1,6 @@
 import { Bitfield } from "../bytes/bitfield.ts";
 import type { PeerConnection } from "../peer/connection.ts";
+import type { PeerAddress } from "../wire/peer_address.ts";
 import { Notifier } from "../scheduler/notifier.ts";
 import type { BlockRequest, SchedulerPeer } from "../scheduler/piece_scheduler.ts";
 import { RateMeter } from "../scheduler/rate_meter.ts";
@@ -62,6 +63,16 @@ export class SwarmPeer implements SchedulerPeer {
   lastUnchokedAtMs: number | undefined;
   /** `true` after it sat on our requests too long. */
   snubbed = false;
+  /** The peer's message id for ut_pex (BEP 11), once its extension handshake named one. */
+  pexId: number | undefined;
+  /** The port it listens on, from its extension handshake (`p`). */
+  listenPort: number | undefined;
+  /** Most requests it accepts queued (`reqq`); our pipeline never goes deeper. */
+  maxRequests: number | undefined;
+  /** Addresses we told it about by PEX and have not said dropped, by `host:port`. */
+  readonly pexSent: Map<string, PeerAddress> = new Map();
+  /** When it last sent us a PEX message (ms, performance clock). */
+  lastPexAtMs: number = -Infinity;
   /** Requests received while we choke it, since the last unchoke. */
   chokedRequests = 0;
   /** Requests refused because its queue with us was full. */
@@ -99,6 +110,7 @@ export class SwarmPeer implements SchedulerPeer {
     const perSecond = this.downRate.rate(nowMs) / 16384;
     const wanted = Math.round(perSecond * QUEUE_SECONDS);
     this.queueDepth = Math.min(
+      this.maxRequests ?? MAX_QUEUE_DEPTH,
       MAX_QUEUE_DEPTH,
       Math.max(MIN_QUEUE_DEPTH, wanted, this.queueDepth >> 1),
     );

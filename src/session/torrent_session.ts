@@ -19,7 +19,12 @@ import { TrackerTiers } from "../tracker/tracker_tiers.ts";
 import type { AnnounceRequest } from "../tracker/types.ts";
 import { checkRequest } from "../upload/check_request.ts";
 import { chooseUnchoked, type OptimisticUnchoke, RECHOKE_INTERVAL_MS } from "../upload/choker.ts";
-import { encodeExtensionHandshake, EXTENSION_HANDSHAKE_ID } from "../wire/extension.ts";
+import {
+  decodeExtensionHandshake,
+  encodeExtensionHandshake,
+  EXTENSION_HANDSHAKE_ID,
+} from "../wire/extension.ts";
+import { decodePex, encodePex } from "../wire/pex.ts";
 import type { PeerMessage } from "../wire/message.ts";
 import { formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
 import { generatePeerId } from "../wire/peer_id.ts";
@@ -46,6 +51,12 @@ export const MAX_OVERFLOW_REQUESTS = 4 * MAX_QUEUED_UPLOADS;
 export const UPLOAD_BATCH_BYTES = 256 * 1024;
 /** Dials in progress at once. */
 export const MAX_CONCURRENT_DIALS = 10;
+/** Our message id for ut_pex (BEP 11) in the extension handshake. */
+export const UT_PEX_ID = 1;
+/** How often each peer is told which peers joined and left (BEP 11: about once a minute). */
+export const PEX_INTERVAL_MS = 60_000;
+/** Most addresses one PEX message adds (and drops), as BEP 11 asks. */
+export const PEX_MAX_PEERS = 50;
 /** Pieces a peer may contribute to that fail their hash before it is banned. */
 export const MAX_HASH_FAILURES = 2;
 
@@ -175,6 +186,7 @@ export class TorrentSession {
   #completedAtMs: number | undefined;
   #optimistic: OptimisticUnchoke | undefined;
   #lastRechokeMs = 0;
+  #lastPexMs = 0;
   #lastResumeSaveMs = 0;
   #resumeDirty = false;
   /** Bytes written since the last flush began; past {@linkcode SYNC_EVERY_BYTES} we flush. */
@@ -610,12 +622,93 @@ export class TorrentSession {
     return true;
   }
 
+  get #pexEnabled(): boolean {
+    return !this.metainfo.private;
+  }
+
+  /** BEP 10 messages: the extension handshake and ut_pex. Returns a reason to drop the peer. */
+  #onExtended(peer: SwarmPeer, id: number, payload: Uint8Array): string | undefined {
+    if (id === EXTENSION_HANDSHAKE_ID) {
+      let handshake;
+      try {
+        handshake = decodeExtensionHandshake(payload);
+      } catch (error) {
+        return describe(error);
+      }
+      const pexId = handshake.m.ut_pex;
+      peer.pexId = this.#pexEnabled && pexId !== undefined && pexId > 0 ? pexId : undefined;
+      peer.listenPort = handshake.p;
+      if (handshake.reqq !== undefined) {
+        peer.maxRequests = Math.max(1, handshake.reqq);
+        peer.queueDepth = Math.min(peer.queueDepth, peer.maxRequests);
+      }
+      if (peer.pexId !== undefined) this.#sendPex(peer);
+      return undefined;
+    }
+    if (id === UT_PEX_ID && this.#pexEnabled) {
+      const now = performance.now();
+      if (now - peer.lastPexAtMs < PEX_INTERVAL_MS / 4) return undefined; // too often: ignored
+      peer.lastPexAtMs = now;
+      let pex;
+      try {
+        pex = decodePex(payload);
+      } catch (error) {
+        return describe(error);
+      }
+      for (const address of [...pex.added, ...pex.added6].slice(0, PEX_MAX_PEERS)) {
+        this.#book.add(address, now);
+      }
+      this.#dial();
+    }
+    return undefined; // extensions we did not offer are ignored
+  }
+
+  /** Where a connected peer accepts connections, if we know it. */
+  #listenAddressOf(peer: SwarmPeer): PeerAddress | undefined {
+    if (peer.outgoing) return peer.conn.remote;
+    if (peer.listenPort === undefined) return undefined;
+    return { host: peer.conn.remote.host, port: peer.listenPort };
+  }
+
+  /** Tells a peer which peers joined and left since the last time (BEP 11). */
+  #sendPex(peer: SwarmPeer): void {
+    if (peer.pexId === undefined) return;
+    const current = new Map<string, PeerAddress>();
+    for (const other of this.#peers.values()) {
+      if (other === peer) continue;
+      const address = this.#listenAddressOf(other);
+      if (address) current.set(formatPeerAddress(address), address);
+    }
+    const added: PeerAddress[] = [];
+    for (const [key, address] of current) {
+      if (added.length >= PEX_MAX_PEERS) break;
+      if (!peer.pexSent.has(key)) added.push(address);
+    }
+    const dropped: PeerAddress[] = [];
+    for (const [key, address] of peer.pexSent) {
+      if (dropped.length >= PEX_MAX_PEERS) break;
+      if (!current.has(key)) dropped.push(address);
+    }
+    if (added.length === 0 && dropped.length === 0) return;
+    for (const address of added) peer.pexSent.set(formatPeerAddress(address), address);
+    for (const address of dropped) peer.pexSent.delete(formatPeerAddress(address));
+    const v6 = (a: PeerAddress) => a.host.includes(":");
+    const payload = encodePex({
+      added: added.filter((a) => !v6(a)),
+      added6: added.filter(v6),
+      dropped: dropped.filter((a) => !v6(a)),
+      dropped6: dropped.filter(v6),
+    });
+    peer.conn.send({ type: "extended", id: peer.pexId, payload }).catch(() => {});
+  }
+
   async #sendOpening(peer: SwarmPeer): Promise<void> {
     const messages: PeerMessage[] = [];
     if (peer.conn.extensions.extended) {
-      // BEP 10: no extension messages yet, but `reqq` tells the peer how deep to pipeline.
+      // BEP 10: peer exchange unless the torrent is private (BEP 27), and `reqq` to tell the
+      // peer how deep it may pipeline.
       const payload = encodeExtensionHandshake({
-        m: {},
+        m: this.#pexEnabled ? { ut_pex: UT_PEX_ID } : {},
         v: "shoal 0.1.0",
         reqq: MAX_QUEUED_UPLOADS,
         p: this.port,
@@ -636,8 +729,9 @@ export class TorrentSession {
       case "port":
       case "suggest":
       case "allowed-fast":
-      case "extended":
         return undefined;
+      case "extended":
+        return this.#onExtended(peer, message.id, message.payload);
       case "choke":
         peer.peerChoking = true;
         for (const key of peer.outstanding.keys()) peer.forget(key);
@@ -957,6 +1051,10 @@ export class TorrentSession {
         }
       }
       if (now - this.#lastRechokeMs >= RECHOKE_INTERVAL_MS) await this.#rechoke(now);
+      if (now - this.#lastPexMs >= PEX_INTERVAL_MS) {
+        this.#lastPexMs = now;
+        for (const peer of this.#peers.values()) this.#sendPex(peer);
+      }
       if (this.#resumeDirty && now - this.#lastResumeSaveMs >= RESUME_SAVE_INTERVAL_MS) {
         await this.#saveResume();
       }
