@@ -871,7 +871,9 @@ export class TorrentSession {
     this.#resumeDirty = true;
     this.#unsyncedBytes += data.length;
     if (this.#unsyncedBytes >= SYNC_EVERY_BYTES && !this.#have.complete) {
-      // Flush as we go, beside the download, so the flush at the end is short.
+      // Flush as we go, beside the download, so the flush at the end is short. (Counted from
+      // here, so a flush still running does not get more queued behind it.)
+      this.#unsyncedBytes = 0;
       this.#spawn(this.#saveResume());
     }
     this.#events.push({ type: "piece", index, from: [...piece.contributors] });
