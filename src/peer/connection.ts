@@ -415,6 +415,7 @@ export class PeerConnection {
   #closed = false;
   #idleExpired = false;
   #readPendingSince: number | undefined;
+  #writePendingSince: number | undefined;
   #lastSendAt = Date.now();
   #idleTimer: ReturnType<typeof setTimeout>;
   #keepAliveTimer: ReturnType<typeof setTimeout>;
@@ -462,7 +463,12 @@ export class PeerConnection {
     if (this.#closed) return;
     const since = this.#readPendingSince;
     const waited = since === undefined ? 0 : Date.now() - since;
-    if (waited >= this.#idleTimeoutMs) {
+    const writing = this.#writePendingSince === undefined
+      ? 0
+      : Date.now() - this.#writePendingSince;
+    if (waited >= this.#idleTimeoutMs || writing >= this.#idleTimeoutMs) {
+      // Nothing received, or a write that has not moved (the peer stopped reading), for the
+      // whole idle limit: the connection is dead or hostile.
       this.#idleExpired = true;
       this.#shutdown();
       return;
@@ -614,6 +620,7 @@ export class PeerConnection {
       if (this.#closed) {
         throw new PeerError("Cannot send to peer: connection closed", { peer: this.#peer });
       }
+      this.#writePendingSince = Date.now();
       try {
         await task();
         this.#lastSendAt = Date.now();
@@ -627,6 +634,8 @@ export class PeerConnection {
             : `Cannot send to peer: ${(error as Error)?.message ?? error}`,
           { peer: this.#peer, cause: error },
         );
+      } finally {
+        this.#writePendingSince = undefined;
       }
     });
     this.#writeChain = run.catch(() => {});

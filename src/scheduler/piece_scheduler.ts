@@ -410,15 +410,17 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     const b = begin / BLOCK_SIZE;
     const state = piece.blocks[b];
     if (state === RECEIVED) return { cancel };
+    if (state === 0) piece.missing--; // reopened (expired or discarded), and nobody asked again
     piece.data.set(block, begin);
     piece.blocks[b] = RECEIVED;
     piece.received++;
     piece.contributors.add(peerId);
-    if (state > (sentAtMs === EXPIRED ? 0 : 1)) { // others asked for it too
-      for (const other of this.#peers) {
-        if (other !== peer && other.outstanding.delete(key)) cancel.push(other);
-      }
+    // Anyone else still waiting for this block is told to stop: the request counts in `state`
+    // leave out expired requests, so every peer is looked at.
+    for (const other of this.#peers) {
+      if (other !== peer && other.outstanding.delete(key)) cancel.push(other);
     }
+    if (piece.missing === 0) this.#open.delete(piece);
     return piece.complete ? { completed: piece, cancel } : { cancel };
   }
 

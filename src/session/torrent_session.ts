@@ -2,7 +2,7 @@ import { Bitfield } from "../bytes/bitfield.ts";
 import { equalBytes } from "../bytes/bytes.ts";
 import { encodeHex } from "../bytes/hex.ts";
 import { mseReq2Hash } from "../wire/mse_crypto.ts";
-import { pieceSize } from "../metainfo/geometry.ts";
+import { BLOCK_SIZE, pieceSize } from "../metainfo/geometry.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { acceptPeer, connectPeer, type PeerConnection } from "../peer/connection.ts";
 import { PeerError } from "../peer/peer_error.ts";
@@ -26,7 +26,7 @@ import {
 } from "../wire/extension.ts";
 import { decodePex, encodePex } from "../wire/pex.ts";
 import type { PeerMessage } from "../wire/message.ts";
-import { formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
+import { encodeIpAddress, formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
 import { generatePeerId } from "../wire/peer_id.ts";
 import { EventQueue } from "./event_queue.ts";
 import type { SessionEvent } from "./events.ts";
@@ -405,7 +405,6 @@ export class TorrentSession {
       const written = new Bitfield(this.#have.size);
       written.assign(this.#have.bytes.slice());
       this.#resumeDirty = false;
-      this.#unsyncedBytes = 0;
       try {
         await this.#storage.sync();
         await saveResume(this.#options.dir, this.metainfo, written);
@@ -642,7 +641,7 @@ export class TorrentSession {
         peer.maxRequests = Math.max(1, handshake.reqq);
         peer.queueDepth = Math.min(peer.queueDepth, peer.maxRequests);
       }
-      if (peer.pexId !== undefined) this.#sendPex(peer);
+      if (peer.pexId !== undefined) this.#trySendPex(peer);
       return undefined;
     }
     if (id === UT_PEX_ID && this.#pexEnabled) {
@@ -665,9 +664,18 @@ export class TorrentSession {
 
   /** Where a connected peer accepts connections, if we know it. */
   #listenAddressOf(peer: SwarmPeer): PeerAddress | undefined {
-    if (peer.outgoing) return peer.conn.remote;
-    if (peer.listenPort === undefined) return undefined;
-    return { host: peer.conn.remote.host, port: peer.listenPort };
+    const address = peer.outgoing
+      ? peer.conn.remote
+      : peer.listenPort === undefined
+      ? undefined
+      : { host: peer.conn.remote.host, port: peer.listenPort };
+    if (!address) return undefined;
+    try {
+      encodeIpAddress(address.host); // PEX carries IP literals only (not names, not zones)
+    } catch {
+      return undefined;
+    }
+    return address;
   }
 
   /** Tells a peer which peers joined and left since the last time (BEP 11). */
@@ -700,6 +708,15 @@ export class TorrentSession {
       dropped6: dropped.filter(v6),
     });
     peer.conn.send({ type: "extended", id: peer.pexId, payload }).catch(() => {});
+  }
+
+  /** {@linkcode TorrentSession.#sendPex} that never throws (PEX is best effort). */
+  #trySendPex(peer: SwarmPeer): void {
+    try {
+      this.#sendPex(peer);
+    } catch {
+      // an address we could not encode: skip this round for this peer
+    }
   }
 
   async #sendOpening(peer: SwarmPeer): Promise<void> {
@@ -844,6 +861,14 @@ export class TorrentSession {
     piece.data = data;
     if (this.#controller.signal.aborted) return;
     if (!ok) {
+      // Requests still out for this piece (expired ones included) are forgotten, so their late
+      // blocks are not taken for blocks nobody asked for.
+      for (const peer of this.#peers.values()) {
+        for (let begin = 0; begin < piece.size; begin += BLOCK_SIZE) {
+          const key = blockKey(index, begin);
+          if (peer.outstanding.has(key)) peer.forget(key);
+        }
+      }
       this.#scheduler.pieceFailed(index);
       this.#scheduler.recycle(data);
       // A peer already banned for bad data explains the failure: the others go uncharged.
@@ -993,7 +1018,15 @@ export class TorrentSession {
         await this.#uploadLimit.take(bytes, signal);
         const blocks = await Promise.all(batch.map((request) => this.#readBlock(request)));
         await writing;
-        if (peer.amChoking) continue; // choked meanwhile: the queue was rejected or cleared
+        if (peer.amChoking) {
+          // Choked while the batch was read: the rest of the queue was rejected; this too.
+          if (peer.conn.extensions.fast) {
+            peer.conn.send(batch.map((r): PeerMessage => ({ type: "reject", ...r }))).catch(
+              () => {},
+            );
+          }
+          continue;
+        }
         writing = peer.conn.send(
           batch.map((r, i): PeerMessage => ({ type: "piece", ...r, block: blocks[i] })),
         ).then(() => {
@@ -1049,13 +1082,13 @@ export class TorrentSession {
           this.#wakeAll();
         } else this.#expireRequests(peer, now);
         if (peer.amInterested && !this.#scheduler.isInteresting(peer)) {
-          await this.#updateInterest(peer);
+          this.#updateInterest(peer).catch(() => {}); // not awaited: a stuck peer must not stall us
         }
       }
-      if (now - this.#lastRechokeMs >= RECHOKE_INTERVAL_MS) await this.#rechoke(now);
+      if (now - this.#lastRechokeMs >= RECHOKE_INTERVAL_MS) this.#rechoke(now);
       if (now - this.#lastPexMs >= PEX_INTERVAL_MS) {
         this.#lastPexMs = now;
-        for (const peer of this.#peers.values()) this.#sendPex(peer);
+        for (const peer of this.#peers.values()) this.#trySendPex(peer);
       }
       if (this.#resumeDirty && now - this.#lastResumeSaveMs >= RESUME_SAVE_INTERVAL_MS) {
         await this.#saveResume();
@@ -1087,10 +1120,11 @@ export class TorrentSession {
   #rechokeSoon(): void {
     let unchoked = 0;
     for (const peer of this.#peers.values()) if (!peer.amChoking) unchoked++;
-    if (unchoked < 5) this.#rechoke(performance.now(), true).catch(() => {});
+    if (unchoked < 5) this.#rechoke(performance.now(), true);
   }
 
-  async #rechoke(now: number, keepOptimistic = false): Promise<void> {
+  /** Chooses who to unchoke and sends the changes, without waiting for them to go out. */
+  #rechoke(now: number, keepOptimistic = false): void {
     if (!keepOptimistic) this.#lastRechokeMs = now;
     const seeding = this.#have.complete;
     const decision = chooseUnchoked({
@@ -1110,7 +1144,6 @@ export class TorrentSession {
       })),
     });
     this.#optimistic = decision.optimistic;
-    const sends: Promise<void>[] = [];
     for (const peer of this.#peers.values()) {
       const unchoke = decision.unchoke.has(peer.id);
       if (unchoke === !peer.amChoking) continue;
@@ -1121,13 +1154,12 @@ export class TorrentSession {
       } else {
         if (peer.conn.extensions.fast) {
           const rejects = peer.uploadQueue.map((r): PeerMessage => ({ type: "reject", ...r }));
-          if (rejects.length > 0) sends.push(peer.conn.send(rejects).catch(() => {}));
+          if (rejects.length > 0) peer.conn.send(rejects).catch(() => {});
         }
         peer.uploadQueue.length = 0;
       }
-      sends.push(peer.conn.send({ type: unchoke ? "unchoke" : "choke" }).catch(() => {}));
+      peer.conn.send({ type: unchoke ? "unchoke" : "choke" }).catch(() => {});
     }
-    await Promise.all(sends);
   }
 
   #progressEvent(): SessionEvent {

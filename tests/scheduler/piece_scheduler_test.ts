@@ -202,3 +202,24 @@ Deno.test("PieceScheduler: releasing an expired request does not free the block 
   const [next] = scheduler.fillRequests(third, 1);
   ok(blockKey(next.index, next.begin) !== key, "the block is still the fast peer's, not open");
 });
+
+Deno.test("PieceScheduler: when another peer delivers an expired block, the slow peer is cancelled", () => {
+  const scheduler = new PieceScheduler(geometry, new Bitfield(4), { random: () => 0 });
+  const slow = seed(), fast = seed();
+  scheduler.addPeer(slow);
+  scheduler.addPeer(fast);
+  const [first] = scheduler.fillRequests(slow, 1);
+  const key = blockKey(first.index, first.begin);
+  scheduler.expire(slow, key);
+  ok(scheduler.fillRequests(fast, 8).some((r) => blockKey(r.index, r.begin) === key));
+  const outcome = scheduler.receiveBlock(
+    fast,
+    "fast",
+    first.index,
+    first.begin,
+    new Uint8Array(first.length),
+  );
+  ok(outcome);
+  deepStrictEqual(outcome.cancel, [slow], "the slow peer is told to stop");
+  strictEqual(slow.outstanding.has(key), false);
+});
