@@ -11,7 +11,7 @@
 // from the peer is bounded: pads by 512 bytes, IA by its 2-byte length, the two sync searches by
 // the pad limit, so a handshake never buffers more than about 67 KiB.
 
-import { equalBytes } from "../bytes/bytes.ts";
+import { concatBytes, equalBytes } from "../bytes/bytes.ts";
 import {
   computeMseSecret,
   CRYPTO_PLAINTEXT,
@@ -341,16 +341,6 @@ function randomPad(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 function secretOf(privateKey: bigint, theirKey: Uint8Array, peer?: string): Uint8Array {
   try {
     return computeMseSecret(privateKey, theirKey);
@@ -482,7 +472,7 @@ export async function mseConnect(conn: Deno.Conn, options: MseConnectOptions): P
   const peer = describePeer(conn);
   return await withDeadline(conn, peer, options, async () => {
     const privateKey = generateMsePrivateKey();
-    await writeAll(conn, concat([encodeMsePublicKey(privateKey), randomPad()]));
+    await writeAll(conn, concatBytes([encodeMsePublicKey(privateKey), randomPad()]));
     const reader = new HandshakeReader(conn, peer);
     const theirKey = (await reader.take(MSE_KEY_BYTES, "the peer's public key")).slice();
     const secret = secretOf(privateKey, theirKey, peer);
@@ -491,7 +481,7 @@ export async function mseConnect(conn: Deno.Conn, options: MseConnectOptions): P
     const header = encodeCryptoHeader(provide, initialPayload ?? new Uint8Array(0));
     await writeAll(
       conn,
-      concat([
+      concatBytes([
         mseReq1Hash(secret),
         mseMaskReq2Hash(mseReq2Hash(infoHash), secret),
         ciphers.encrypt.process(header),
@@ -583,7 +573,7 @@ export async function mseAccept(
     const theirKey = (await reader.take(MSE_KEY_BYTES, "the peer's public key")).slice();
     const privateKey = generateMsePrivateKey();
     const secret = secretOf(privateKey, theirKey, peer);
-    await writeAll(conn, concat([encodeMsePublicKey(privateKey), randomPad()]));
+    await writeAll(conn, concatBytes([encodeMsePublicKey(privateKey), randomPad()]));
     await reader.syncOn(mseReq1Hash(secret), MSE_MAX_PAD_BYTES, "HASH('req1', S)");
     const req2 = mseMaskReq2Hash(await reader.take(HASH_BYTES, "the info hash key"), secret);
     const infoHash = options.lookup(req2);
@@ -618,9 +608,9 @@ export async function mseAccept(
     await writeAll(conn, ciphers.encrypt.process(encodeCryptoHeader(select)));
     const rest = reader.rest();
     if (select === CRYPTO_PLAINTEXT) {
-      return { conn: new MseConn(conn, { pending: concat([ia, rest]) }), infoHash };
+      return { conn: new MseConn(conn, { pending: concatBytes([ia, rest]) }), infoHash };
     }
     ciphers.decrypt.process(rest);
-    return { conn: new MseConn(conn, { ciphers, pending: concat([ia, rest]) }), infoHash };
+    return { conn: new MseConn(conn, { ciphers, pending: concatBytes([ia, rest]) }), infoHash };
   });
 }
