@@ -136,7 +136,7 @@ async function startLibtorrentSeeder(torrent: string, dir: string): Promise<Seed
 }
 
 async function startShoalSeeder(torrent: string, dir: string): Promise<Seeder> {
-  const port = await freePort();
+  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -181,11 +181,11 @@ async function startShoalSeeder(torrent: string, dir: string): Promise<Seeder> {
   };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  return await Promise.resolve(port);
+  return port;
 }
 
 function mbps(seconds: number): number {
@@ -216,6 +216,18 @@ try {
   // shoal seed and a shoal download want resume data or a check; give both a fresh folder.
   const getDir = `${work}/get`;
   const clean = () => Deno.remove(getDir, { recursive: true }).catch(() => {});
+  /** libtorrent downloads the torrent into getDir from one peer, measured. */
+  const ltFetch = (port: number) =>
+    measured([
+      PYTHON,
+      LT_PEER,
+      "fetch",
+      torrentPath,
+      getDir,
+      "127.0.0.1",
+      `${port}`,
+      ...LT_FETCH_MODE,
+    ]);
 
   if (values.only !== "upload") {
     console.log("\n# download: from one libtorrent seeder");
@@ -247,16 +259,7 @@ try {
         console.log(row(`round ${round} shoal download`, s));
         shoal.push(s);
         await clean();
-        const l = await measured([
-          PYTHON,
-          LT_PEER,
-          "fetch",
-          torrentPath,
-          getDir,
-          "127.0.0.1",
-          `${seeder.port}`,
-          ...LT_FETCH_MODE,
-        ]);
+        const l = await ltFetch(seeder.port);
         console.log(row(`round ${round} libtorrent download`, l));
         lt.push(l);
       }
@@ -288,16 +291,7 @@ try {
       try {
         for (let round = 1; round <= ROUNDS; round++) {
           await clean();
-          const r = await measured([
-            PYTHON,
-            LT_PEER,
-            "fetch",
-            torrentPath,
-            getDir,
-            "127.0.0.1",
-            `${seeder.port}`,
-            ...LT_FETCH_MODE,
-          ]);
+          const r = await ltFetch(seeder.port);
           console.log(row(`round ${round} libtorrent <- ${kind} seeder`, r));
           runs.push(r);
         }

@@ -2,7 +2,7 @@
 // symlink to /dev/full (every write fails with ENOSPC), or the folder or file is immutable
 // (`chattr +i`, which even root cannot write through). The user must see one clear line,
 // a non-zero exit, no stack trace, and (when the folder allows it) resume data left behind.
-import { deepStrictEqual, notStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   createTorrent,
   decodeBencode,
@@ -13,8 +13,12 @@ import {
   TorrentSession,
 } from "../mod.ts";
 import { randomBytes } from "./test_util.ts";
+import {
+  assertOneLineFailure as assertOneLine,
+  type CliResult,
+  runCli as runCliWith,
+} from "./cli_util.ts";
 
-const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
 const LOOPBACK = "127.0.0.1";
 /** Longest one CLI run may take before it is killed and the test fails. */
 const COMMAND_TIMEOUT_MS = 90_000;
@@ -72,64 +76,14 @@ const HAS_IMMUTABLE = probeImmutable();
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-interface CliResult {
-  code: number;
-  signal: Deno.Signal | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI to completion, killing it after COMMAND_TIMEOUT_MS. */
-async function runCli(args: string[]): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { SHOAL_DEBUG: "", NO_COLOR: "1" },
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, COMMAND_TIMEOUT_MS);
-  try {
-    const { code, signal, stdout, stderr } = await child.output();
-    const decoder = new TextDecoder();
-    const result = { code, signal, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-    if (timedOut) {
-      throw new Error(
-        `shoal ${args.join(" ")} did not exit in ${COMMAND_TIMEOUT_MS} ms: ${
-          JSON.stringify(result)
-        }`,
-      );
-    }
-    return result;
-  } finally {
-    clearTimeout(timer);
-  }
+function runCli(args: string[]): Promise<CliResult> {
+  return runCliWith(args, { timeoutMs: COMMAND_TIMEOUT_MS });
 }
 
-function linesOf(text: string): string[] {
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  return lines;
-}
-
-/** Non-zero exit, exactly one stderr line (`shoal: ...`) matching `pattern`, no stack trace. */
+/** Non-zero exit (1), exactly one stderr line (`shoal: ...`) matching `pattern`, no stack trace. */
 function assertOneLineFailure(result: CliResult, pattern: RegExp, what: string): string {
-  const context = `${what}: exit ${result.code}, stderr ${JSON.stringify(result.stderr)}, ` +
-    `stdout ${JSON.stringify(result.stdout.slice(-2000))}`;
-  notStrictEqual(result.code, 0, context);
-  strictEqual(result.code, 1, `errors exit 1, ${context}`);
-  strictEqual(result.signal, null, context);
-  ok(!result.stderr.includes("    at "), `stack trace in ${context}`);
-  ok(!/uncaught/i.test(result.stderr), `uncaught error in ${context}`);
-  const lines = linesOf(result.stderr);
-  strictEqual(lines.length, 1, `one stderr line expected in ${context}`);
-  ok(lines[0].startsWith("shoal: "), context);
-  ok(pattern.test(lines[0]), `${context} should match ${pattern}`);
-  return lines[0];
+  return assertOneLine(result, pattern, what, 1);
 }
 
 /** Reads the resume file and checks it names this torrent and claims no piece. */

@@ -1,11 +1,17 @@
 // Runs cli.ts as a subprocess, as a user would, and checks exit codes and what it prints.
-import { deepStrictEqual, notStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { type BencodeInput, encodeBencode } from "../src/bencode/encode.ts";
 import { sha1 } from "../src/sha1/sha1.ts";
 import { randomBytes } from "./storage/fixture.ts";
 import { startFakeHttpTracker } from "./tracker/fake_http_tracker.ts";
+import {
+  assertOneLineFailure,
+  cliCommand,
+  type CliResult,
+  linesOf,
+  runCli as runCliWith,
+} from "./cli_util.ts";
 
-const CLI = decodeURIComponent(new URL("../cli.ts", import.meta.url).pathname);
 /** Longest any one non-interactive command may run before it is killed and the test fails. */
 const COMMAND_TIMEOUT_MS = 60_000;
 /** Longest a download may take to exit after SIGINT before it is killed and the test fails. */
@@ -15,62 +21,9 @@ const A_LENGTH = 100_000;
 const B_LENGTH = 30_000;
 const PIECE_COUNT = Math.ceil((A_LENGTH + B_LENGTH) / PIECE_LENGTH); // 8
 
-interface CliResult {
-  code: number;
-  signal: Deno.Signal | null;
-  stdout: string;
-  stderr: string;
-}
-
-function command(args: string[], cwd?: string): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { SHOAL_DEBUG: "", NO_COLOR: "1" },
-  });
-}
-
 /** Runs the CLI to completion (killing it after COMMAND_TIMEOUT_MS). */
-async function runCli(args: string[], cwd?: string): Promise<CliResult> {
-  const child = command(args, cwd).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, COMMAND_TIMEOUT_MS);
-  try {
-    const { code, signal, stdout, stderr } = await child.output();
-    if (timedOut) {
-      throw new Error(`shoal ${args.join(" ")} did not exit in ${COMMAND_TIMEOUT_MS} ms`);
-    }
-    const decoder = new TextDecoder();
-    return { code, signal, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function linesOf(text: string): string[] {
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  return lines;
-}
-
-/** A failure as users must see it: non-zero exit, exactly one line on stderr, no stack trace. */
-function assertOneLineFailure(result: CliResult, pattern: RegExp, what: string): string {
-  const context = `${what}: exit ${result.code}, stderr ${JSON.stringify(result.stderr)}`;
-  notStrictEqual(result.code, 0, context);
-  strictEqual(result.signal, null, context);
-  ok(!result.stderr.includes("    at "), `stack trace in ${context}`);
-  ok(!/uncaught/i.test(result.stderr), `uncaught error in ${context}`);
-  const lines = linesOf(result.stderr);
-  strictEqual(lines.length, 1, `one stderr line expected in ${context}`);
-  ok(lines[0].startsWith("shoal: "), context);
-  ok(pattern.test(lines[0]), `${context} should match ${pattern}`);
-  return lines[0];
+function runCli(args: string[], cwd?: string): Promise<CliResult> {
+  return runCliWith(args, { cwd, timeoutMs: COMMAND_TIMEOUT_MS });
 }
 
 // ---- shared fixture: a two-file folder and the torrent `create` made of it -------------------
@@ -163,7 +116,7 @@ interface Running {
 }
 
 function startCli(args: string[]): Running {
-  const child = command(args).spawn();
+  const child = cliCommand(args).spawn();
   const lines: string[] = [];
   const waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   const stdoutDone = (async () => {

@@ -167,7 +167,10 @@ async function readOpening(conn: Deno.Conn, peer: string): Promise<Uint8Array> {
   while (isPlainHandshakeStart(buffer.subarray(0, end)) === undefined) {
     const n = await conn.read(buffer.subarray(end));
     if (n === null) {
-      throw new PeerError(`Cannot read handshake: connection closed after ${end} bytes`, { peer });
+      throw new PeerError(`Cannot read handshake: connection closed after ${end} bytes`, {
+        peer,
+        code: "hung-up",
+      });
     }
     end += n;
   }
@@ -188,7 +191,10 @@ async function readHandshake(conn: Deno.Conn, peer: string): Promise<Handshake> 
     if (handshake) return handshake;
     const n = await conn.read(buffer.subarray(end));
     if (n === null) {
-      throw new PeerError(`Cannot read handshake: connection closed after ${end} bytes`, { peer });
+      throw new PeerError(`Cannot read handshake: connection closed after ${end} bytes`, {
+        peer,
+        code: "hung-up",
+      });
     }
     end += n;
   }

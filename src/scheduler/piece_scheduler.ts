@@ -153,6 +153,8 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   readonly #random: () => number;
   readonly #peers: Set<P> = new Set();
   readonly #spare: Uint8Array[] = [];
+  /** Block keys some peer holds as an expired request. */
+  readonly #expiredKeys: Set<number> = new Set();
 
   /**
    * Makes a scheduler for one torrent.
@@ -266,6 +268,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     const sentAtMs = peer.outstanding.get(key);
     if (sentAtMs === undefined || sentAtMs === EXPIRED) return false;
     peer.outstanding.set(key, EXPIRED);
+    this.#expiredKeys.add(key);
     this.#releaseKey(key);
     return true;
   }
@@ -415,10 +418,13 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     piece.blocks[b] = RECEIVED;
     piece.received++;
     piece.contributors.add(peerId);
-    // Anyone else still waiting for this block is told to stop: the request counts in `state`
-    // leave out expired requests, so every peer is looked at.
-    for (const other of this.#peers) {
-      if (other !== peer && other.outstanding.delete(key)) cancel.push(other);
+    // Anyone else still waiting for this block is told to stop. `state` counts the requests
+    // that are not expired; an expired one is remembered in #expiredKeys.
+    const othersAsked = state > (sentAtMs === EXPIRED ? 0 : 1);
+    if (this.#expiredKeys.delete(key) || othersAsked) {
+      for (const other of this.#peers) {
+        if (other !== peer && other.outstanding.delete(key)) cancel.push(other);
+      }
     }
     if (piece.missing === 0) this.#open.delete(piece);
     return piece.complete ? { completed: piece, cancel } : { cancel };
@@ -482,10 +488,10 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     this.active.delete(index);
     this.#open.delete(piece);
     this.#activeBytes -= piece.size;
-    for (const peer of this.#peers) {
-      for (let b = 0; b < piece.blocks.length; b++) {
-        peer.outstanding.delete(index * BLOCKS_PER_KEY + b);
-      }
+    for (let b = 0; b < piece.blocks.length; b++) {
+      const key = index * BLOCKS_PER_KEY + b;
+      this.#expiredKeys.delete(key);
+      for (const peer of this.#peers) peer.outstanding.delete(key);
     }
   }
 }

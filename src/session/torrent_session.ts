@@ -129,7 +129,7 @@ function isAbort(error: unknown): boolean {
 /** The peer accepted the TCP connection, then closed it during the plain handshake. */
 function hungUpOnHandshake(error: unknown): boolean {
   if (error instanceof Deno.errors.ConnectionReset) return true;
-  return error instanceof PeerError && /connection closed after \d+ bytes/.test(error.message);
+  return error instanceof PeerError && error.code === "hung-up";
 }
 
 function describe(error: unknown): string {
@@ -664,12 +664,10 @@ export class TorrentSession {
 
   /** Where a connected peer accepts connections, if we know it. */
   #listenAddressOf(peer: SwarmPeer): PeerAddress | undefined {
+    if (!peer.outgoing && peer.listenPort === undefined) return undefined;
     const address = peer.outgoing
       ? peer.conn.remote
-      : peer.listenPort === undefined
-      ? undefined
-      : { host: peer.conn.remote.host, port: peer.listenPort };
-    if (!address) return undefined;
+      : { host: peer.conn.remote.host, port: peer.listenPort! };
     try {
       encodeIpAddress(address.host); // PEX carries IP literals only (not names, not zones)
     } catch {

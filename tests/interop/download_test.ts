@@ -37,6 +37,27 @@ const MULTI_FILES = [
   { path: "z/c.bin", size: 4 * MIB - 3 },
 ];
 
+/**
+ * `shoal download` arguments: loopback only, JSON events, any free port. With `peers` it dials
+ * those ports directly and skips the torrent's trackers; without, it uses the trackers.
+ */
+function downloadArgs(torrent: string, out: string, peers: number[] = []): string[] {
+  const direct = peers.flatMap((port) => ["--peer", `127.0.0.1:${port}`]);
+  return [
+    "download",
+    torrent,
+    "-o",
+    out,
+    ...direct,
+    ...(peers.length > 0 ? ["--no-trackers"] : []),
+    "--port",
+    "0",
+    "--listen-host",
+    "127.0.0.1",
+    "--json",
+  ];
+}
+
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "shoal-download-" });
   try {
@@ -155,20 +176,9 @@ interopTest(
       await libtorrentCreate(`${dir}/seed/single.bin`, torrent, { pieceLength: 256 * 1024 });
       const info = await libtorrentInfo(torrent);
       await using seeder = await startLibtorrent({ torrent, dir: `${dir}/seed`, seed: true });
-      const run = await runShoal([
-        "download",
-        torrent,
-        "-o",
-        `${dir}/get`,
-        "--peer",
-        `127.0.0.1:${seeder.port}`,
-        "--no-trackers",
-        "--port",
-        "0",
-        "--listen-host",
-        "127.0.0.1",
-        "--json",
-      ], { timeoutMs: SHOAL_RUN_LIMIT_MS });
+      const run = await runShoal(downloadArgs(torrent, `${dir}/get`, [seeder.port]), {
+        timeoutMs: SHOAL_RUN_LIMIT_MS,
+      });
       const events = assertCompleted(run, info.numPieces);
       await sameTree(`${dir}/seed/single.bin`, `${dir}/get/single.bin`);
       const from = new Set(eventsOf(events, "piece").flatMap((e) => e.from.map(peerIdText)));
@@ -254,20 +264,9 @@ for (const protocol of ["http", "udp"] as const) {
             ],
           });
           await waitForSeeders(tracker, info.infoHash, 2, 30_000);
-          const run = await runShoal(
-            [
-              "download",
-              torrent,
-              "-o",
-              `${dir}/get`,
-              "--port",
-              "0",
-              "--listen-host",
-              "127.0.0.1",
-              "--json",
-            ],
-            { timeoutMs: SHOAL_RUN_LIMIT_MS },
-          );
+          const run = await runShoal(downloadArgs(torrent, `${dir}/get`), {
+            timeoutMs: SHOAL_RUN_LIMIT_MS,
+          });
           const events = assertCompleted(run, info.numPieces);
           // A single-file torrent lands as the file itself, a multi-file one as its folder.
           await sameTree(`${dir}/orig/${shape.name}`, `${dir}/get/${shape.name}`);
@@ -318,20 +317,7 @@ interopTest(
         seed: true,
         uploadLimit: MIB,
       });
-      const args = [
-        "download",
-        torrent,
-        "-o",
-        `${dir}/get`,
-        "--peer",
-        `127.0.0.1:${seeder.port}`,
-        "--no-trackers",
-        "--port",
-        "0",
-        "--listen-host",
-        "127.0.0.1",
-        "--json",
-      ];
+      const args = downloadArgs(torrent, `${dir}/get`, [seeder.port]);
       // First run: kill it (no chance to save anything) once a quarter of the pieces are in.
       const verifiedBeforeKill = new Set<number>();
       {
@@ -392,20 +378,9 @@ interopTest(
       const info = await libtorrentInfo(torrent);
       await using aria = await startAria2({ torrent, dir: `${dir}/seed`, seed: true });
       await waitForTcp(aria.port, 30_000);
-      const run = await runShoal([
-        "download",
-        torrent,
-        "-o",
-        `${dir}/get`,
-        "--peer",
-        `127.0.0.1:${aria.port}`,
-        "--no-trackers",
-        "--port",
-        "0",
-        "--listen-host",
-        "127.0.0.1",
-        "--json",
-      ], { timeoutMs: SHOAL_RUN_LIMIT_MS });
+      const run = await runShoal(downloadArgs(torrent, `${dir}/get`, [aria.port]), {
+        timeoutMs: SHOAL_RUN_LIMIT_MS,
+      });
       const events = assertCompleted(run, info.numPieces);
       await sameTree(`${dir}/seed/payload`, `${dir}/get/payload`);
       const from = new Set(eventsOf(events, "piece").flatMap((e) => e.from.map(peerIdText)));
@@ -439,22 +414,10 @@ interopTest(
         seed: true,
         uploadLimit: 2 * MIB,
       });
-      const run = await runShoal([
-        "download",
-        torrent,
-        "-o",
-        `${dir}/get`,
-        "--peer",
-        `127.0.0.1:${liar.port}`,
-        "--peer",
-        `127.0.0.1:${honest.port}`,
-        "--no-trackers",
-        "--port",
-        "0",
-        "--listen-host",
-        "127.0.0.1",
-        "--json",
-      ], { timeoutMs: SHOAL_RUN_LIMIT_MS });
+      const run = await runShoal(
+        downloadArgs(torrent, `${dir}/get`, [liar.port, honest.port]),
+        { timeoutMs: SHOAL_RUN_LIMIT_MS },
+      );
       const events = assertCompleted(run, info.numPieces);
       await sameTree(`${dir}/good/payload`, `${dir}/get/payload`);
       const failures = eventsOf(events, "warning").filter((e) => /SHA-1/.test(e.message));

@@ -12,6 +12,7 @@
 
 import { AssertionError, deepStrictEqual, equal, ok } from "node:assert/strict";
 import {
+  concatBytes,
   CONNECT_TIMEOUT_MS,
   createTorrent,
   decodeHandshake,
@@ -534,6 +535,8 @@ class RawPeer {
   readonly #chunk = new Uint8Array(64 * KIB);
   #pending = new Uint8Array(0);
   #closed = false;
+  /** Every byte received, as read. */
+  readonly raw: Uint8Array[] = [];
   /** Types of the messages received so far (after the handshake). */
   readonly received: PeerMessage["type"][] = [];
   /** The `piece` messages received (blocks copied). */
@@ -589,6 +592,7 @@ class RawPeer {
         throw new TimeoutReached();
       }
       if (result !== null) {
+        this.raw.push(this.#chunk.slice(0, result));
         const grown = new Uint8Array(this.#pending.length + result);
         grown.set(this.#pending);
         grown.set(this.#chunk.subarray(0, result), this.#pending.length);
@@ -764,6 +768,12 @@ interopTest(
           const plain = bytes.subarray(0, 20).every((b, i) => b === plainStart[i]);
           await peer.expectDropped(DROP_LIMIT_MS, what, plain);
           equal(peer.received.length, 0, `${what}: no messages before the drop`);
+          if (!plain) {
+            // At most an MSE key and its padding came back, never a BitTorrent handshake.
+            const got = concatBytes(peer.raw);
+            ok(got.length <= 96 + 512, `${what}: ${got.length} bytes came back`);
+            ok(!contains(got, plainStart), `${what}: the seeder answered with a plain handshake`);
+          }
         }));
         // None of them became a peer.
         deepStrictEqual(seeder.events.filter((e) => e.type === "peer"), []);
@@ -973,3 +983,11 @@ interopTest(
   },
   { timeoutMs: TEST_TIMEOUT_MS },
 );
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
