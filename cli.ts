@@ -17,8 +17,7 @@ import { checkPieces } from "./src/storage/check_pieces.ts";
 import { createTorrent } from "./src/storage/create_torrent.ts";
 import { TorrentStorage } from "./src/storage/torrent_storage.ts";
 import { formatPeerAddress, type PeerAddress } from "./src/wire/peer_address.ts";
-
-const VERSION = "0.1.0";
+import { VERSION } from "./src/version.ts";
 
 const USAGE = `shoal ${VERSION}: a BitTorrent client for Deno
 

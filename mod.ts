@@ -14,6 +14,7 @@ export { binaryToBytes, bytesToBinary, concatBytes, equalBytes, utf8 } from "./s
 export { decodeHex, encodeHex } from "./src/bytes/hex.ts";
 export { Bitfield } from "./src/bytes/bitfield.ts";
 export { Sha1, sha1 } from "./src/sha1/sha1.ts";
+export { VERSION } from "./src/version.ts";
 export type { BencodeDict, BencodeSpan, BencodeValue } from "./src/bencode/types.ts";
 export {
   BencodeError,
@@ -329,4 +330,5 @@ export {
   mseConnect,
   type MseConnectOptions,
   type MseConnInit,
+  PrefixedConn,
 } from "./src/peer/mse.ts";

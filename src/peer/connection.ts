@@ -18,8 +18,9 @@ import {
 } from "../wire/message.ts";
 import { formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
 import { ProtocolError } from "../wire/protocol_error.ts";
-import { isPlainHandshakeStart, mseAccept, MseConn, mseConnect } from "./mse.ts";
+import { isPlainHandshakeStart, mseAccept, mseConnect, PrefixedConn } from "./mse.ts";
 import { PeerError } from "./peer_error.ts";
+import { closeQuietly, withDeadline, writeAll } from "../util/io_helpers.ts";
 
 /** Default size of a connection's read buffer (grown once for a larger frame). */
 export const READ_BUFFER_BYTES: number = 256 * 1024;
@@ -108,53 +109,8 @@ export interface AcceptPeerOptions extends PeerConnectionOptions {
   mseLookup?: (req2Hash: Uint8Array) => Uint8Array | undefined;
 }
 
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed
-  }
-}
-
-/**
- * Runs `body` with a signal that aborts on the caller's signal or after `timeoutMs`,
- * closing `conn` on abort so pending reads and writes end. The timer is always cleared.
- */
-async function withDeadline<T>(
-  conn: Deno.Conn | undefined,
-  peer: string,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  body: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  signal?.throwIfAborted();
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () =>
-      controller.abort(new PeerError(`Peer handshake timed out after ${timeoutMs} ms`, { peer })),
-    timeoutMs,
-  );
-  const onAbort = (): void => controller.abort(signal?.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  const closeConn = (): void => {
-    if (conn) closeQuietly(conn);
-  };
-  controller.signal.addEventListener("abort", closeConn, { once: true });
-  try {
-    return await body(controller.signal);
-  } catch (error) {
-    if (controller.signal.aborted) throw controller.signal.reason;
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
-    controller.signal.removeEventListener("abort", closeConn);
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+function handshakeTimeout(peer: string, timeoutMs: number): PeerError {
+  return new PeerError(`Peer handshake timed out after ${timeoutMs} ms`, { peer });
 }
 
 /**
@@ -237,34 +193,39 @@ export async function connectPeer(
   const timeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
   let conn: Deno.Conn | undefined;
   try {
-    return await withDeadline(undefined, peer, timeoutMs, options.signal, async (signal) => {
-      conn = await Deno.connect({ hostname: address.host, port: address.port, signal });
-      const opened = conn;
-      signal.addEventListener("abort", () => closeQuietly(opened), { once: true });
-      if (signal.aborted) throw signal.reason;
-      let stream: Deno.Conn = opened;
-      if (options.encryption === "mse") {
-        stream = await mseConnect(opened, {
-          infoHash: options.infoHash,
-          allow: "both",
-          initialPayload: encodeHandshake(options),
-          signal,
+    return await withDeadline(
+      timeoutMs,
+      options.signal,
+      () => handshakeTimeout(peer, timeoutMs),
+      async (signal) => {
+        conn = await Deno.connect({ hostname: address.host, port: address.port, signal });
+        const opened = conn;
+        signal.addEventListener("abort", () => closeQuietly(opened), { once: true });
+        if (signal.aborted) throw signal.reason;
+        let stream: Deno.Conn = opened;
+        if (options.encryption === "mse") {
+          stream = await mseConnect(opened, {
+            infoHash: options.infoHash,
+            allow: "both",
+            initialPayload: encodeHandshake(options),
+            signal,
+          });
+        } else {
+          await writeAll(opened, encodeHandshake(options));
+        }
+        const theirs = await readHandshake(stream, peer);
+        if (!equalBytes(theirs.infoHash, options.infoHash)) {
+          throw new ProtocolError("Peer handshake names a different info hash", { peer });
+        }
+        return new PeerConnection(stream, {
+          ...options,
+          remote: { host: address.host, port: address.port },
+          peerId: theirs.peerId,
+          ourPeerId: options.peerId,
+          extensions: theirs.extensions,
         });
-      } else {
-        await writeAll(opened, encodeHandshake(options));
-      }
-      const theirs = await readHandshake(stream, peer);
-      if (!equalBytes(theirs.infoHash, options.infoHash)) {
-        throw new ProtocolError("Peer handshake names a different info hash", { peer });
-      }
-      return new PeerConnection(stream, {
-        ...options,
-        remote: { host: address.host, port: address.port },
-        peerId: theirs.peerId,
-        ourPeerId: options.peerId,
-        extensions: theirs.extensions,
-      });
-    });
+      },
+    );
   } catch (error) {
     if (conn) closeQuietly(conn);
     throw error;
@@ -308,51 +269,59 @@ export async function acceptPeer(
   const peer = formatPeerAddress(remote);
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   try {
-    return await withDeadline(conn, peer, timeoutMs, options.signal, async (signal) => {
-      const first = await readOpening(conn, peer);
-      let stream: Deno.Conn;
-      let mseInfoHash: Uint8Array | undefined;
-      if (isPlainHandshakeStart(first)) {
-        stream = new MseConn(conn, { pending: first });
-      } else if (options.mseLookup) {
-        const accepted = await mseAccept(conn, first, {
-          lookup: options.mseLookup,
-          allow: "both",
-          signal,
-        });
-        stream = accepted.conn;
-        mseInfoHash = accepted.infoHash;
-      } else {
-        throw new ProtocolError("Peer opened with an encrypted (MSE) handshake, which is off", {
-          peer,
-        });
-      }
-      const theirs = await readHandshake(stream, peer);
-      const torrent = options.lookup(theirs.infoHash);
-      if (!torrent) throw new ProtocolError("Peer handshake names an unknown info hash", { peer });
-      if (mseInfoHash && !equalBytes(mseInfoHash, theirs.infoHash)) {
-        throw new ProtocolError("Peer handshake names another torrent than its MSE handshake", {
-          peer,
-        });
-      }
-      await writeAll(
-        stream,
-        encodeHandshake({
+    return await withDeadline(
+      timeoutMs,
+      options.signal,
+      () => handshakeTimeout(peer, timeoutMs),
+      async (signal) => {
+        const first = await readOpening(conn, peer);
+        let stream: Deno.Conn;
+        let mseInfoHash: Uint8Array | undefined;
+        if (isPlainHandshakeStart(first)) {
+          stream = new PrefixedConn(conn, first);
+        } else if (options.mseLookup) {
+          const accepted = await mseAccept(conn, first, {
+            lookup: options.mseLookup,
+            allow: "both",
+            signal,
+          });
+          stream = accepted.conn;
+          mseInfoHash = accepted.infoHash;
+        } else {
+          throw new ProtocolError("Peer opened with an encrypted (MSE) handshake, which is off", {
+            peer,
+          });
+        }
+        const theirs = await readHandshake(stream, peer);
+        const torrent = options.lookup(theirs.infoHash);
+        if (!torrent) {
+          throw new ProtocolError("Peer handshake names an unknown info hash", { peer });
+        }
+        if (mseInfoHash && !equalBytes(mseInfoHash, theirs.infoHash)) {
+          throw new ProtocolError("Peer handshake names another torrent than its MSE handshake", {
+            peer,
+          });
+        }
+        await writeAll(
+          stream,
+          encodeHandshake({
+            infoHash: theirs.infoHash,
+            peerId: options.peerId,
+            reserved: options.reserved,
+          }),
+        );
+        return new PeerConnection(stream, {
+          ...options,
+          remote,
           infoHash: theirs.infoHash,
-          peerId: options.peerId,
-          reserved: options.reserved,
-        }),
-      );
-      return new PeerConnection(stream, {
-        ...options,
-        remote,
-        infoHash: theirs.infoHash,
-        peerId: theirs.peerId,
-        extensions: theirs.extensions,
-        ourPeerId: options.peerId,
-        pieceCount: torrent.pieceCount,
-      });
-    });
+          peerId: theirs.peerId,
+          extensions: theirs.extensions,
+          ourPeerId: options.peerId,
+          pieceCount: torrent.pieceCount,
+        });
+      },
+      () => closeQuietly(conn),
+    );
   } catch (error) {
     closeQuietly(conn);
     throw error;

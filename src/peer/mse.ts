@@ -34,6 +34,7 @@ import {
 import { formatPeerAddress } from "../wire/peer_address.ts";
 import { ProtocolError } from "../wire/protocol_error.ts";
 import { PeerError } from "./peer_error.ts";
+import { closeQuietly, withDeadline, writeAll } from "../util/io_helpers.ts";
 
 /** Default limit for a whole MSE handshake. */
 export const MSE_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -69,19 +70,6 @@ export interface MseConnInit {
   ciphers?: MseCiphers;
   /** Payload bytes already received (and decrypted), returned by `read` before the socket's. */
   pending?: Uint8Array;
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
 
 /**
@@ -374,39 +362,52 @@ function readPadLength(bytes: Uint8Array, offset: number, name: string, peer?: s
 }
 
 /** Runs `body`; on abort or timeout closes `conn` so pending I/O ends; closes `conn` on failure. */
-async function withDeadline<T>(
+async function withHandshakeDeadline<T>(
   conn: Deno.Conn,
   peer: string | undefined,
   options: { signal?: AbortSignal; timeoutMs?: number },
   body: () => Promise<T>,
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? MSE_HANDSHAKE_TIMEOUT_MS;
-  const { signal } = options;
-  let aborted = false;
-  let reason: unknown;
-  const abort = (why: unknown): void => {
-    if (aborted) return;
-    aborted = true;
-    reason = why;
-    closeQuietly(conn);
-  };
-  const timer = setTimeout(
-    () => abort(new PeerError(`MSE handshake timed out after ${timeoutMs} ms`, { peer })),
-    timeoutMs,
-  );
-  const onAbort = (): void => abort(signal?.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    signal?.throwIfAborted();
-    const result = await body();
-    if (aborted) throw reason;
-    return result;
+    return await withDeadline(
+      timeoutMs,
+      options.signal,
+      () => new PeerError(`MSE handshake timed out after ${timeoutMs} ms`, { peer }),
+      body,
+      () => closeQuietly(conn),
+    );
   } catch (error) {
     closeQuietly(conn);
-    throw aborted ? reason : error;
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+    throw error;
+  }
+}
+
+/**
+ * A plain socket with bytes already read from it put back in front: `read` returns `pending`
+ * first, then the socket's bytes. Used after peeking at an incoming connection to tell a plain
+ * BitTorrent handshake from an encrypted one.
+ * @example
+ * ```ts
+ * import { PrefixedConn } from "@shoal/shoal/peer";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * using server = new PrefixedConn(await listener.accept(), new Uint8Array([1]));
+ * await client.write(new Uint8Array([2]));
+ * const buffer = new Uint8Array(1);
+ * await server.read(buffer);
+ * deepStrictEqual(buffer, new Uint8Array([1]));
+ * ```
+ */
+export class PrefixedConn extends MseConn {
+  /**
+   * Wraps a socket.
+   * @param conn The socket; this object owns it from now on.
+   * @param pending Bytes already read from it.
+   */
+  constructor(conn: Deno.Conn, pending: Uint8Array) {
+    super(conn, { pending });
   }
 }
 
@@ -470,7 +471,7 @@ export async function mseConnect(conn: Deno.Conn, options: MseConnectOptions): P
     );
   }
   const peer = describePeer(conn);
-  return await withDeadline(conn, peer, options, async () => {
+  return await withHandshakeDeadline(conn, peer, options, async () => {
     const privateKey = generateMsePrivateKey();
     await writeAll(conn, concatBytes([encodeMsePublicKey(privateKey), randomPad()]));
     const reader = new HandshakeReader(conn, peer);
@@ -563,7 +564,7 @@ export async function mseAccept(
   options: MseAcceptOptions,
 ): Promise<MseAccepted> {
   const peer = describePeer(conn);
-  return await withDeadline(conn, peer, options, async () => {
+  return await withHandshakeDeadline(conn, peer, options, async () => {
     if (isPlainHandshakeStart(firstBytes) === true) {
       throw new ProtocolError("Cannot run MSE handshake: peer sent a plain BitTorrent handshake", {
         peer,

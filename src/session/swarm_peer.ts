@@ -1,4 +1,6 @@
 import { Bitfield } from "../bytes/bitfield.ts";
+import { encodeHex } from "../bytes/hex.ts";
+import { BLOCK_SIZE } from "../metainfo/geometry.ts";
 import type { PeerConnection } from "../peer/connection.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
 import { Notifier } from "../scheduler/notifier.ts";
@@ -89,7 +91,7 @@ export class SwarmPeer implements SchedulerPeer {
   constructor(conn: PeerConnection, pieceCount: number, outgoing = false) {
     this.conn = conn;
     this.outgoing = outgoing;
-    this.id = [...conn.peerId].map((b) => b.toString(16).padStart(2, "0")).join("");
+    this.id = encodeHex(conn.peerId);
     this.has = new Bitfield(pieceCount);
   }
 
@@ -107,7 +109,7 @@ export class SwarmPeer implements SchedulerPeer {
    * @param nowMs The current time.
    */
   adaptQueueDepth(nowMs: number): void {
-    const perSecond = this.downRate.rate(nowMs) / 16384;
+    const perSecond = this.downRate.rate(nowMs) / BLOCK_SIZE;
     const wanted = Math.round(perSecond * QUEUE_SECONDS);
     this.queueDepth = Math.min(
       this.maxRequests ?? MAX_QUEUE_DEPTH,

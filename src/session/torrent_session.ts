@@ -28,6 +28,8 @@ import { decodePex, encodePex } from "../wire/pex.ts";
 import type { PeerMessage } from "../wire/message.ts";
 import { encodeIpAddress, formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
 import { generatePeerId } from "../wire/peer_id.ts";
+import { VERSION } from "../version.ts";
+import { sleep } from "../util/io_helpers.ts";
 import { EventQueue } from "./event_queue.ts";
 import type { SessionEvent } from "./events.ts";
 import { PeerBook } from "./peer_book.ts";
@@ -724,7 +726,7 @@ export class TorrentSession {
       // peer how deep it may pipeline.
       const payload = encodeExtensionHandshake({
         m: this.#pexEnabled ? { ut_pex: UT_PEX_ID } : {},
-        v: "shoal 0.1.0",
+        v: `shoal ${VERSION}`,
         reqq: MAX_QUEUED_UPLOADS,
         p: this.port,
       });
@@ -961,7 +963,7 @@ export class TorrentSession {
   async #requestLoop(peer: SwarmPeer, signal: AbortSignal): Promise<void> {
     try {
       for await (const batch of this.#requestBatches(peer, signal)) {
-        await this.#downloadLimit.take(batch.length * 16384, signal);
+        await this.#downloadLimit.take(batch.length * BLOCK_SIZE, signal);
         await peer.conn.send(batch.map((r) => ({ type: "request", ...r })));
       }
     } catch (error) {
@@ -1185,19 +1187,4 @@ export class TorrentSession {
       seeding: have.complete,
     };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,9 +1,10 @@
 import { chooseTorrentPieceLength } from "../metainfo/choose_piece_length.ts";
 import { encodeTorrent } from "../metainfo/encode_torrent.ts";
 import { sha1 } from "../sha1/sha1.ts";
+import { VERSION } from "../version.ts";
 
 /** The `created by` value shoal writes into new torrents. */
-export const CREATED_BY: string = "shoal/0.1.0";
+export const CREATED_BY: string = `shoal/${VERSION}`;
 
 /** Options for {@linkcode createTorrent}. */
 export interface CreateTorrentOptions {

@@ -1,5 +1,6 @@
 import { dirname } from "node:path";
 import { StorageError, toStorageError } from "./storage_error.ts";
+import { closeQuietly } from "../util/io_helpers.ts";
 
 /** How a file is needed: `"read"` never creates it; `"write"` opens it read-write, creating it. */
 export type FileAccess = "read" | "write";
@@ -21,14 +22,6 @@ interface Entry {
   users: number;
   /** Settles when the last queued operation on this path is done (a per-path lock). */
   tail: Promise<void>;
-}
-
-function closeQuietly(file: Deno.FsFile): void {
-  try {
-    file.close();
-  } catch {
-    // Already closed: nothing to do.
-  }
 }
 
 /**

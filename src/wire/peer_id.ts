@@ -1,5 +1,9 @@
-/** The BEP 20 Azureus-style prefix of shoal's peer ids: client "SH", version 0.1.0.0. */
-export const PEER_ID_PREFIX = "-SH0100-";
+import { VERSION } from "../version.ts";
+
+/** The BEP 20 Azureus-style prefix of shoal's peer ids: client "SH", then the version's digits. */
+export const PEER_ID_PREFIX: string = `-SH${
+  (VERSION.split(".").map((n) => Number(n) % 10).join("") + "0").slice(0, 4)
+}-`;
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
