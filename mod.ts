@@ -89,24 +89,23 @@ export type { ProgressEvent, SessionEvent } from "./src/session/events.ts";
 export { formatBytes, formatDuration, formatRate, renderBar } from "./src/session/format_units.ts";
 export { MAX_KNOWN_PEERS, PeerBook, RETRY_BASE_MS, RETRY_MAX_MS } from "./src/session/peer_book.ts";
 export {
-  INITIAL_QUEUE_DEPTH,
-  MAX_QUEUE_DEPTH,
-  MIN_QUEUE_DEPTH,
-  QUEUE_SECONDS,
-  SwarmPeer,
-} from "./src/session/swarm_peer.ts";
-export {
   IncompleteDataError,
-  MAX_CONCURRENT_DIALS,
-  MAX_HASH_FAILURES,
-  MAX_QUEUED_UPLOADS,
-  RESUME_SAVE_INTERVAL_MS,
   type SeedLimits,
-  SNUB_TIMEOUT_MS,
   TICK_MS,
   TorrentSession,
   type TorrentSessionOptions,
 } from "./src/session/torrent_session.ts";
+export { MAX_CONCURRENT_DIALS } from "./src/session/connector.ts";
+export { MAX_HASH_FAILURES } from "./src/session/piece_verifier.ts";
+export { MAX_QUEUED_UPLOADS } from "./src/upload/upload_server.ts";
+export { RESUME_SAVE_INTERVAL_MS } from "./src/storage/resume_writer.ts";
+export { REQUEST_TIMEOUT_MS, SNUB_TIMEOUT_MS } from "./src/scheduler/request_pipeline.ts";
+export {
+  type ListeningTorrent,
+  MAX_PENDING_HANDSHAKES,
+  PeerListener,
+  type PeerListenerOptions,
+} from "./src/client/peer_listener.ts";
 export {
   DEMO_FILES,
   DEMO_LEECHERS,

@@ -94,7 +94,7 @@ export interface AcceptPeerOptions extends PeerConnectionOptions {
   /** Our 20-byte peer id. */
   peerId: Uint8Array;
   /** Finds the torrent an incoming info hash names; `undefined` refuses the peer. */
-  lookup(infoHash: Uint8Array): { pieceCount: number } | undefined;
+  lookup(infoHash: Uint8Array): { pieceCount?: number } | undefined;
   /** Reserved bytes to send; `OUR_RESERVED` by default. */
   reserved?: Uint8Array;
   /** Aborts the handshake. */

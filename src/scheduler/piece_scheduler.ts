@@ -1,15 +1,33 @@
 import type { Bitfield } from "../bytes/bitfield.ts";
 import { BLOCK_SIZE, type PieceGeometry, pieceSize } from "../metainfo/geometry.ts";
+
+export { ActivePiece, blockKey, blockOfKey, type BlockRequest } from "./active_piece.ts";
+import {
+  ActivePiece,
+  blockKey,
+  type BlockRequest,
+  BLOCKS_PER_KEY,
+  RECEIVED,
+} from "./active_piece.ts";
+import { Notifier } from "./notifier.ts";
 import { pickPiece } from "./piece_picker.ts";
 
-/** One block to ask a peer for (BEP 3 `request`). */
-export interface BlockRequest {
-  /** Piece index. */
-  readonly index: number;
-  /** Byte offset inside the piece. */
-  readonly begin: number;
-  /** Block length (at most 16 KiB). */
-  readonly length: number;
+/** Default budget for piece buffers in memory: 16 MiB (or four pieces when pieces are larger). */
+export const DEFAULT_MAX_ACTIVE_BYTES: number = 16 * 1024 * 1024;
+
+/** The send time {@linkcode PieceScheduler.expire} gives a request it has reopened. */
+export const EXPIRED: number = Infinity;
+/** In endgame, at most this many peers are asked for the same block. */
+const ENDGAME_MAX_REQUESTERS = 3;
+/** Size of the cancelled-request memory kept per peer before it is reset. */
+const MAX_REMEMBERED_CANCELS = 8192;
+
+/** What the scheduler keeps per peer besides the peer's own fields. */
+interface PeerBookkeeping {
+  /** Block keys cancelled or released: a late block for them is harmless, not an offence. */
+  readonly cancelled: Set<number>;
+  /** Woken when the peer's request pipeline may have work. */
+  readonly wake: Notifier;
 }
 
 /** What the scheduler keeps about each peer: its pieces and our requests to it. */
@@ -18,89 +36,6 @@ export interface SchedulerPeer {
   readonly has: Bitfield;
   /** Our outstanding requests to the peer: block key -> time sent (ms). */
   readonly outstanding: Map<number, number>;
-}
-
-/** Most blocks a piece may have (a 1 GiB piece); block keys are `index * BLOCKS_PER_KEY + block`. */
-/** Default budget for piece buffers in memory: 16 MiB (or four pieces when pieces are larger). */
-export const DEFAULT_MAX_ACTIVE_BYTES: number = 16 * 1024 * 1024;
-
-const BLOCKS_PER_KEY = 65536;
-
-/** The send time {@linkcode PieceScheduler.expire} gives a request it has reopened. */
-export const EXPIRED: number = Infinity;
-/** Block state value meaning "received"; lower values count outstanding requests. */
-const RECEIVED = 255;
-/** In endgame, at most this many peers are asked for the same block. */
-const ENDGAME_MAX_REQUESTERS = 3;
-
-/**
- * The key of a block: `index * 65536 + begin / 16384`.
- * @param index Piece index.
- * @param begin Offset inside the piece (a multiple of 16 KiB).
- * @returns The key.
- * @example
- * ```ts
- * import { blockKey } from "@shoal/shoal";
- * import { strictEqual } from "node:assert/strict";
- * strictEqual(blockKey(2, 32768), 2 * 65536 + 2);
- * ```
- */
-export function blockKey(index: number, begin: number): number {
-  return index * BLOCKS_PER_KEY + begin / BLOCK_SIZE;
-}
-
-/**
- * The piece index and offset a {@linkcode blockKey} stands for.
- * @param key A block key.
- * @returns The piece index and the block's offset in it.
- * @example
- * ```ts
- * import { blockKey, blockOfKey } from "@shoal/shoal";
- * import { deepStrictEqual } from "node:assert/strict";
- * deepStrictEqual(blockOfKey(blockKey(2, 32768)), { index: 2, begin: 32768 });
- * ```
- */
-export function blockOfKey(key: number): { index: number; begin: number } {
-  const index = Math.floor(key / BLOCKS_PER_KEY);
-  return { index, begin: (key - index * BLOCKS_PER_KEY) * BLOCK_SIZE };
-}
-
-/** A piece being downloaded: its buffer and the state of each block. */
-export class ActivePiece {
-  /** Piece index. */
-  readonly index: number;
-  /** Piece length in bytes. */
-  readonly size: number;
-  /** The piece's bytes, filled block by block (handed to a hash worker once complete). */
-  data: Uint8Array;
-  /** Per block: outstanding request count, or 255 once received. */
-  readonly blocks: Uint8Array;
-  /** Blocks received so far. */
-  received = 0;
-  /** Blocks with no request out and not received. */
-  missing: number;
-  /** Ids of the peers that sent blocks of this piece (to blame on a hash failure). */
-  readonly contributors: Set<string> = new Set();
-
-  /**
-   * Makes an empty piece buffer.
-   * @param index Piece index.
-   * @param size Piece length in bytes.
-   * @param buffer Memory to reuse, exactly `size` bytes (its old contents are overwritten
-   *   block by block before the piece completes).
-   */
-  constructor(index: number, size: number, buffer?: Uint8Array) {
-    this.index = index;
-    this.size = size;
-    this.data = buffer?.length === size ? buffer : new Uint8Array(size);
-    this.blocks = new Uint8Array(Math.ceil(size / BLOCK_SIZE));
-    this.missing = this.blocks.length;
-  }
-
-  /** `true` once every block has arrived. */
-  get complete(): boolean {
-    return this.received === this.blocks.length;
-  }
 }
 
 /** Options for {@linkcode PieceScheduler}. */
@@ -117,6 +52,11 @@ export interface BlockOutcome<P extends SchedulerPeer = SchedulerPeer> {
   completed?: ActivePiece;
   /** Other peers that were asked for the same block (endgame): send them `cancel`. */
   cancel: P[];
+  /**
+   * `true` when the block came too late to be used: its request was cancelled or released, or
+   * its piece is already verified. Harmless; the bytes were not stored.
+   */
+  late?: boolean;
 }
 
 /**
@@ -151,7 +91,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   #activeBytes = 0;
   readonly #maxActiveBytes: number;
   readonly #random: () => number;
-  readonly #peers: Set<P> = new Set();
+  readonly #peers: Map<P, PeerBookkeeping> = new Map();
   readonly #spare: Uint8Array[] = [];
   /** Block keys some peer holds as an expired request. */
   readonly #expiredKeys: Set<number> = new Set();
@@ -187,7 +127,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    */
   addPeer(peer: P): void {
     if (this.#peers.has(peer)) return;
-    this.#peers.add(peer);
+    this.#peers.set(peer, { cancelled: new Set(), wake: new Notifier() });
     const { has } = peer;
     for (let i = 0; i < has.size; i++) if (has.has(i)) this.availability[i]++;
   }
@@ -200,7 +140,9 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    */
   peerHave(peer: P, index: number): boolean {
     if (peer.has.set(index) && this.#peers.has(peer)) this.availability[index]++;
-    return !this.have.has(index);
+    const needed = !this.have.has(index);
+    if (needed) this.wake(peer);
+    return needed;
   }
 
   /**
@@ -215,6 +157,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     if (counted) { for (let i = 0; i < has.size; i++) if (has.has(i)) this.availability[i]--; }
     has.assign(pieces);
     if (counted) { for (let i = 0; i < has.size; i++) if (has.has(i)) this.availability[i]++; }
+    this.wake(peer);
   }
 
   /**
@@ -223,21 +166,44 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    * @param peer The peer.
    */
   removePeer(peer: P): void {
-    if (!this.#peers.delete(peer)) return;
+    if (!this.#peers.has(peer)) return;
+    this.releaseAll(peer);
+    this.#peers.get(peer)?.wake.notify(); // a pipeline still waiting sees the peer is gone
+    this.#peers.delete(peer);
     const { has } = peer;
     for (let i = 0; i < has.size; i++) if (has.has(i)) this.availability[i]--;
-    this.releaseAll(peer);
   }
 
   /**
-   * Releases every outstanding request to a peer (it choked us, timed out or left).
+   * Tells whether a peer is counted (between {@linkcode addPeer} and {@linkcode removePeer}).
+   * @param peer The peer.
+   * @returns `true` while it is.
+   */
+  hasPeer(peer: P): boolean {
+    return this.#peers.has(peer);
+  }
+
+  /**
+   * The peers being counted.
+   * @returns Them, in the order they were added.
+   */
+  peers(): IterableIterator<P> {
+    return this.#peers.keys();
+  }
+
+  /**
+   * Releases every outstanding request to a peer (it choked us, was snubbed or left): its
+   * blocks are open to others again, and a late answer from it is harmless.
    * @param peer The peer.
    */
   releaseAll(peer: P): void {
+    if (peer.outstanding.size === 0) return;
     for (const [key, sentAtMs] of peer.outstanding) {
+      this.#forget(peer, key);
       if (sentAtMs !== EXPIRED) this.#releaseKey(key);
     }
     peer.outstanding.clear();
+    this.wakeAll();
   }
 
   /**
@@ -251,7 +217,9 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     const sentAtMs = peer.outstanding.get(key);
     if (sentAtMs === undefined) return false;
     peer.outstanding.delete(key);
+    this.#forget(peer, key);
     if (sentAtMs !== EXPIRED) this.#releaseKey(key);
+    this.wakeAll();
     return true;
   }
 
@@ -270,7 +238,54 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     peer.outstanding.set(key, EXPIRED);
     this.#expiredKeys.add(key);
     this.#releaseKey(key);
+    this.wakeAll();
     return true;
+  }
+
+  /**
+   * Wakes the request pipeline of one peer ({@linkcode PieceScheduler.wait}), e.g. after it
+   * unchoked us or we became interested: the scheduler cannot see those changes itself.
+   * @param peer The peer.
+   */
+  wake(peer: P): void {
+    this.#peers.get(peer)?.wake.notify();
+  }
+
+  /** Wakes every peer's request pipeline (blocks were opened up or memory freed). */
+  wakeAll(): void {
+    for (const state of this.#peers.values()) state.wake.notify();
+  }
+
+  /**
+   * Waits until the peer's pipeline may have work: a block was released or opened up, a piece
+   * finished (freeing memory), the peer gained pieces, or {@linkcode PieceScheduler.wake}. A
+   * wake-up before the wait is remembered.
+   * @param peer The peer (added with {@linkcode addPeer}; a removed peer returns at once).
+   * @param signal Aborts the wait.
+   * @param timeoutMs Return after this long even if nothing happened.
+   * @returns When woken or timed out.
+   * @throws The signal's reason when aborted.
+   */
+  async wait(peer: P, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+    const state = this.#peers.get(peer);
+    if (!state) return;
+    if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return state.wake.wait(signal);
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), Math.max(0, timeoutMs));
+    try {
+      await state.wake.wait(signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal);
+    } catch (error) {
+      if (!timeout.signal.aborted || signal?.aborted) throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #forget(peer: P, key: number): void {
+    const cancelled = this.#peers.get(peer)?.cancelled;
+    if (!cancelled) return;
+    if (cancelled.size >= MAX_REMEMBERED_CANCELS) cancelled.clear();
+    cancelled.add(key);
   }
 
   #releaseKey(key: number): void {
@@ -404,7 +419,10 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   ): BlockOutcome<P> | undefined {
     const key = blockKey(index, begin);
     const sentAtMs = peer.outstanding.get(key);
-    if (sentAtMs === undefined) return undefined;
+    if (sentAtMs === undefined) {
+      const late = this.#peers.get(peer)?.cancelled.delete(key) || this.have.has(index);
+      return late ? { cancel: [], late: true } : undefined;
+    }
     const piece = this.active.get(index);
     if (piece && block.length !== Math.min(BLOCK_SIZE, piece.size - begin)) return undefined;
     peer.outstanding.delete(key);
@@ -422,11 +440,15 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     // that are not expired; an expired one is remembered in #expiredKeys.
     const othersAsked = state > (sentAtMs === EXPIRED ? 0 : 1);
     if (this.#expiredKeys.delete(key) || othersAsked) {
-      for (const other of this.#peers) {
-        if (other !== peer && other.outstanding.delete(key)) cancel.push(other);
+      for (const other of this.#peers.keys()) {
+        if (other !== peer && other.outstanding.delete(key)) {
+          this.#forget(other, key);
+          cancel.push(other);
+        }
       }
     }
     if (piece.missing === 0) this.#open.delete(piece);
+    this.wake(peer); // its pipeline has room again
     return piece.complete ? { completed: piece, cancel } : { cancel };
   }
 
@@ -449,6 +471,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
       piece.contributors.clear();
       this.#open.add(piece);
     }
+    this.wakeAll();
   }
 
   /**
@@ -470,19 +493,20 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    * @param index Piece index.
    */
   pieceVerified(index: number): void {
-    this.#finish(index);
+    this.#finish(index, false);
     this.have.set(index);
   }
 
   /**
-   * Throws away a piece that failed its hash check, so it is downloaded again.
+   * Throws away a piece that failed its hash check, so it is downloaded again. Requests still
+   * out for it (expired ones included) are forgotten, so their late blocks are harmless.
    * @param index Piece index.
    */
   pieceFailed(index: number): void {
-    this.#finish(index);
+    this.#finish(index, true);
   }
 
-  #finish(index: number): void {
+  #finish(index: number, failed: boolean): void {
     const piece = this.active.get(index);
     if (!piece) return;
     this.active.delete(index);
@@ -491,7 +515,10 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     for (let b = 0; b < piece.blocks.length; b++) {
       const key = index * BLOCKS_PER_KEY + b;
       this.#expiredKeys.delete(key);
-      for (const peer of this.#peers) peer.outstanding.delete(key);
+      for (const peer of this.#peers.keys()) {
+        if (peer.outstanding.delete(key) && failed) this.#forget(peer, key);
+      }
     }
+    this.wakeAll(); // the piece's bytes left the memory budget: peers may request again
   }
 }

@@ -4,7 +4,8 @@ import { BLOCK_SIZE } from "../metainfo/geometry.ts";
 import type { PeerConnection } from "../peer/connection.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
 import { Notifier } from "../scheduler/notifier.ts";
-import type { BlockRequest, SchedulerPeer } from "../scheduler/piece_scheduler.ts";
+import type { BlockRequest } from "../scheduler/piece_scheduler.ts";
+import type { PipelinePeer } from "../scheduler/request_pipeline.ts";
 import { RateMeter } from "../scheduler/rate_meter.ts";
 
 /** Requests kept outstanding to a new peer before its rate is known. */
@@ -16,17 +17,23 @@ export const MAX_QUEUE_DEPTH = 500;
 /** The pipeline is sized to hold this many seconds of the peer's download rate. */
 export const QUEUE_SECONDS = 2;
 
-/** Size of the cancelled-request memory kept per peer before it is reset. */
-const MAX_REMEMBERED_CANCELS = 8192;
+/**
+ * The part of a {@linkcode PeerConnection} the session uses: tests of the peer handler pass a
+ * fake with the same members.
+ */
+export type PeerLink = Pick<
+  PeerConnection,
+  "remote" | "peerId" | "extensions" | "messages" | "send" | "close" | "closed"
+>;
 
 /**
  * One connected peer as the session sees it: BEP 3 choke and interest state, the pieces it
  * has, our outstanding requests, its queued requests to us, and rate meters.
  * It holds the connection but does no I/O of its own.
  */
-export class SwarmPeer implements SchedulerPeer {
+export class SwarmPeer implements PipelinePeer {
   /** The connection. */
-  readonly conn: PeerConnection;
+  readonly conn: PeerLink;
   /** `true` when we dialed the peer, `false` when it connected to us. */
   readonly outgoing: boolean;
   /** The peer's id as hex text (unique among connected peers). */
@@ -35,12 +42,8 @@ export class SwarmPeer implements SchedulerPeer {
   readonly has: Bitfield;
   /** Our outstanding requests: block key -> time sent. */
   readonly outstanding: Map<number, number> = new Map();
-  /** Block keys we cancelled or released: a late block for them is ignored, not an offence. */
-  readonly cancelled: Set<number> = new Set();
   /** Its requests to us, waiting to be served. */
   readonly uploadQueue: BlockRequest[] = [];
-  /** Woken when the request loop may have work. */
-  readonly wake: Notifier = new Notifier();
   /** Woken when the upload queue gains requests. */
   readonly uploadWake: Notifier = new Notifier();
   /** Rate at which the peer sends us payload. */
@@ -88,20 +91,11 @@ export class SwarmPeer implements SchedulerPeer {
    * @param pieceCount Pieces in the torrent.
    * @param outgoing `true` when we dialed the peer.
    */
-  constructor(conn: PeerConnection, pieceCount: number, outgoing = false) {
+  constructor(conn: PeerLink, pieceCount: number, outgoing = false) {
     this.conn = conn;
     this.outgoing = outgoing;
     this.id = encodeHex(conn.peerId);
     this.has = new Bitfield(pieceCount);
-  }
-
-  /**
-   * Remembers that a block key was cancelled or released, so a late block is harmless.
-   * @param key The block key.
-   */
-  forget(key: number): void {
-    if (this.cancelled.size >= MAX_REMEMBERED_CANCELS) this.cancelled.clear();
-    this.cancelled.add(key);
   }
 
   /**

@@ -1,0 +1,27 @@
+/**
+ * What to request from whom: the rarest-first piece picker, the block scheduler with its
+ * memory budget and endgame, the per-peer request pipeline, and rate meters.
+ * @module
+ */
+export { Bitfield } from "../bytes/bitfield.ts";
+export { Notifier } from "./notifier.ts";
+export { type PickerView, pickPiece, RANDOM_FIRST_PIECES } from "./piece_picker.ts";
+export {
+  blockKey,
+  blockOfKey,
+  type BlockOutcome,
+  type BlockRequest,
+  DEFAULT_MAX_ACTIVE_BYTES,
+  PieceScheduler,
+  type PieceSchedulerOptions,
+  type SchedulerPeer,
+} from "./piece_scheduler.ts";
+export {
+  ADAPT_INTERVAL_MS,
+  type PipelinePeer,
+  REQUEST_TIMEOUT_MS,
+  requestBatches,
+  type RequestPipelineOptions,
+  SNUB_TIMEOUT_MS,
+} from "./request_pipeline.ts";
+export { RATE_BUCKET_MS, RATE_WINDOW_MS, RateMeter, type RateMeterOptions } from "./rate_meter.ts";

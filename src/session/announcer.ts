@@ -1,0 +1,105 @@
+import type { Bitfield } from "../bytes/bitfield.ts";
+import { pieceSize } from "../metainfo/geometry.ts";
+import type { Metainfo } from "../metainfo/types.ts";
+import { announceEvent, announcePeers } from "../tracker/announce_peers.ts";
+import { TrackerTiers } from "../tracker/tracker_tiers.ts";
+import type { AnnounceRequest } from "../tracker/types.ts";
+import type { PeerAddress } from "../wire/peer_address.ts";
+import type { SessionStats } from "./stats.ts";
+
+/** Peers asked of a tracker per announce. */
+export const ANNOUNCE_NUM_WANT = 80;
+/** Time limit of the `completed` announce. */
+const COMPLETED_TIMEOUT_MS = 5_000;
+/** Time limit of the `stopped` announce at shutdown. */
+const STOPPED_TIMEOUT_MS = 3_000;
+
+/** What the announcer needs from the session. */
+export interface AnnouncerInit {
+  /** The torrent. */
+  readonly metainfo: Metainfo;
+  /** Our peer id. */
+  readonly peerId: Uint8Array;
+  /** The port we accept peers on, once known. */
+  readonly port: () => number | undefined;
+  /** The verified pieces (for `left`). */
+  readonly have: Bitfield;
+  /** Bytes up and down. */
+  readonly stats: SessionStats;
+  /** Time limit of one announce to one tracker. */
+  readonly timeoutMs?: number;
+  /** Stops the announce loop. */
+  readonly signal: AbortSignal;
+  /** Peers from trackers go here. */
+  readonly onPeers: (peers: readonly PeerAddress[]) => void;
+  /** Tracker warnings go here. */
+  readonly onWarning: (message: string) => void;
+}
+
+/**
+ * Talks to a torrent's trackers (BEP 3, 12, 15): announces `started` and then at the
+ * trackers' interval, hands the peers it gets to the session, and sends `completed` and
+ * `stopped` (each first to the tracker that answered last, under a short time limit).
+ */
+export class Announcer {
+  readonly #init: AnnouncerInit;
+  readonly #tiers: TrackerTiers;
+  /** BEP 3 `key`: lets a tracker know us across address changes. */
+  readonly #key = crypto.getRandomValues(new Uint32Array(1))[0];
+
+  /**
+   * Makes the announcer (nothing is sent before {@linkcode Announcer.run}).
+   * @param init The torrent, our id and port, counters and callbacks.
+   */
+  constructor(init: AnnouncerInit) {
+    this.#init = init;
+    this.#tiers = new TrackerTiers(init.metainfo.announce);
+  }
+
+  /**
+   * Announces until the signal aborts, passing peers to `onPeers`.
+   * @returns When stopped.
+   * @throws The signal's reason when it aborts.
+   */
+  async run(): Promise<void> {
+    const timeoutMs = this.#init.timeoutMs;
+    const batches = announcePeers(this.#tiers, () => this.#request(), {
+      signal: this.#init.signal,
+      announce: timeoutMs === undefined ? undefined : { timeoutMs },
+      onWarning: this.#init.onWarning,
+    });
+    for await (const batch of batches) this.#init.onPeers(batch);
+  }
+
+  /** Tells the trackers the download completed (not awaited by the session). */
+  completed(): void {
+    announceEvent(this.#tiers, this.#request("completed"), { timeoutMs: COMPLETED_TIMEOUT_MS })
+      .catch(() => {});
+  }
+
+  /**
+   * Tells the trackers we leave.
+   * @returns When sent, failed or timed out.
+   */
+  async stopped(): Promise<void> {
+    await announceEvent(this.#tiers, this.#request("stopped"), { timeoutMs: STOPPED_TIMEOUT_MS })
+      .catch(() => {});
+  }
+
+  #request(event?: AnnounceRequest["event"]): AnnounceRequest {
+    const { metainfo, stats, have } = this.#init;
+    let left = 0;
+    for (let i = 0; i < have.size; i++) if (!have.has(i)) left += pieceSize(metainfo, i);
+    return {
+      infoHash: metainfo.infoHash,
+      peerId: this.#init.peerId,
+      port: this.#init.port() ?? 6881,
+      uploaded: stats.uploaded,
+      downloaded: stats.downloaded,
+      left,
+      event,
+      numWant: ANNOUNCE_NUM_WANT,
+      key: this.#key,
+    };
+  }
+}

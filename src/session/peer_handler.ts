@@ -1,0 +1,271 @@
+import { BLOCK_SIZE } from "../metainfo/geometry.ts";
+import type { RateLimiter } from "../peer/rate_limiter.ts";
+import type { ActivePiece, PieceScheduler } from "../scheduler/piece_scheduler.ts";
+import { requestBatches } from "../scheduler/request_pipeline.ts";
+import type { ChokeDriver } from "../upload/choke_driver.ts";
+import { MAX_QUEUED_UPLOADS, type UploadServer } from "../upload/upload_server.ts";
+import { VERSION } from "../version.ts";
+import {
+  decodeExtensionHandshake,
+  encodeExtensionHandshake,
+  EXTENSION_HANDSHAKE_ID,
+} from "../wire/extension.ts";
+import type { PeerMessage } from "../wire/message.ts";
+import { formatPeerAddress } from "../wire/peer_address.ts";
+import type { SessionEvent } from "./events.ts";
+import type { PexExchange } from "./pex_exchange.ts";
+import { UT_PEX_ID } from "./pex_exchange.ts";
+import type { SessionStats } from "./stats.ts";
+import type { SwarmPeer } from "./swarm_peer.ts";
+
+/** What the peer handler needs from the session. */
+export interface PeerHandlerInit {
+  /** The torrent's scheduler (it owns `have`). */
+  readonly scheduler: PieceScheduler<SwarmPeer>;
+  /** Serves the peer's requests. */
+  readonly upload: UploadServer;
+  /** Re-chokes when an interested peer arrives. */
+  readonly choker: ChokeDriver<SwarmPeer>;
+  /** Peer exchange. */
+  readonly pex: PexExchange;
+  /** Transfer counters. */
+  readonly stats: SessionStats;
+  /** The download rate limit (our requests are metered). */
+  readonly downloadLimit: RateLimiter;
+  /** The session's signal: every peer stops when it aborts. */
+  readonly signal: AbortSignal;
+  /** The port we accept peers on (sent in the extension handshake). */
+  readonly port: () => number | undefined;
+  /** Timeouts of the request pipeline. */
+  readonly requestTimeoutMs?: number;
+  /** A peer silent this long while holding requests is snubbed. */
+  readonly snubTimeoutMs?: number;
+  /** Session events. */
+  readonly emit: (event: SessionEvent) => void;
+  /** A piece has every block: verify it (runs in the background). */
+  readonly onPieceComplete: (piece: ActivePiece) => void;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs one connected peer (BEP 3, 6, 10): sends our opening (extension handshake, bitfield),
+ * reads its messages and keeps its state (choke, interest, pieces), feeds its blocks to the
+ * scheduler, keeps our request pipeline to it full, serves its requests through the upload
+ * server, and drops it with a reason when it misbehaves. Never throws.
+ */
+export class PeerHandler {
+  readonly #init: PeerHandlerInit;
+
+  /**
+   * Makes the handler (one per torrent; it runs any number of peers).
+   * @param init The torrent's parts and callbacks.
+   */
+  constructor(init: PeerHandlerInit) {
+    this.#init = init;
+  }
+
+  /**
+   * Runs a peer until it leaves or the session stops.
+   * @param peer The peer, already in the session's peer map.
+   * @returns When the peer is gone (never rejects).
+   */
+  async run(peer: SwarmPeer): Promise<void> {
+    const { scheduler, signal: sessionSignal } = this.#init;
+    const conn = peer.conn;
+    const address = formatPeerAddress(conn.remote);
+    scheduler.addPeer(peer);
+    this.#init.emit({ type: "peer", change: "connected", address });
+    let reason: string | undefined;
+    const peerAbort = new AbortController();
+    const signal = AbortSignal.any([sessionSignal, peerAbort.signal]);
+    const loops: Promise<void>[] = [];
+    try {
+      await this.#sendOpening(peer);
+      loops.push(this.#requestLoop(peer, signal), this.#init.upload.run(peer, signal));
+      for (const loop of loops) {
+        loop.catch((error) => {
+          reason ??= describe(error);
+          peerAbort.abort();
+          conn.close();
+        });
+      }
+      for await (const message of conn.messages()) {
+        const problem = await this.#handleMessage(peer, message);
+        if (problem) {
+          reason = problem;
+          break;
+        }
+      }
+      reason ??= "connection closed";
+    } catch (error) {
+      reason ??= describe(error);
+    } finally {
+      peerAbort.abort();
+      conn.close();
+      await Promise.allSettled(loops);
+      scheduler.removePeer(peer);
+      if (!sessionSignal.aborted) {
+        this.#init.emit({ type: "peer", change: "disconnected", address, reason });
+      }
+    }
+  }
+
+  /**
+   * Drops interest in peers that no longer have anything we need (run on the session's tick;
+   * not awaited, so a stuck peer never stalls the tick).
+   */
+  updateInterests(): void {
+    const { scheduler } = this.#init;
+    for (const peer of scheduler.peers()) {
+      if (peer.amInterested && !scheduler.isInteresting(peer)) {
+        this.#updateInterest(peer).catch(() => {});
+      }
+    }
+  }
+
+  /** Keeps the peer's request pipeline full, metered by the download limit. */
+  async #requestLoop(peer: SwarmPeer, signal: AbortSignal): Promise<void> {
+    const { scheduler, downloadLimit } = this.#init;
+    try {
+      const batches = requestBatches(scheduler, peer, {
+        signal,
+        requestTimeoutMs: this.#init.requestTimeoutMs,
+        snubTimeoutMs: this.#init.snubTimeoutMs,
+      });
+      for await (const batch of batches) {
+        await downloadLimit.take(batch.length * BLOCK_SIZE, signal);
+        await peer.conn.send(batch.map((r) => ({ type: "request", ...r })));
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    }
+  }
+
+  async #sendOpening(peer: SwarmPeer): Promise<void> {
+    const messages: PeerMessage[] = [];
+    const { pex, scheduler } = this.#init;
+    if (peer.conn.extensions.extended) {
+      // BEP 10: peer exchange unless the torrent is private (BEP 27), and `reqq` to tell the
+      // peer how deep it may pipeline.
+      const payload = encodeExtensionHandshake({
+        m: pex.offered,
+        v: `shoal ${VERSION}`,
+        reqq: MAX_QUEUED_UPLOADS,
+        p: this.#init.port(),
+      });
+      messages.push({ type: "extended", id: EXTENSION_HANDSHAKE_ID, payload });
+    }
+    const have = scheduler.have;
+    if (peer.conn.extensions.fast && have.count === 0) messages.push({ type: "have-none" });
+    else if (peer.conn.extensions.fast && have.complete) messages.push({ type: "have-all" });
+    else if (have.count > 0) messages.push({ type: "bitfield", bytes: have.bytes.slice() });
+    if (messages.length > 0) await peer.conn.send(messages);
+  }
+
+  /** Handles one message; returns a reason to drop the peer, if any. */
+  async #handleMessage(peer: SwarmPeer, message: PeerMessage): Promise<string | undefined> {
+    const { scheduler } = this.#init;
+    switch (message.type) {
+      case "keep-alive":
+      case "port":
+      case "suggest":
+      case "allowed-fast":
+        return undefined;
+      case "extended":
+        return this.#onExtended(peer, message.id, message.payload);
+      case "choke":
+        peer.peerChoking = true;
+        scheduler.releaseAll(peer);
+        return undefined;
+      case "unchoke":
+        peer.peerChoking = false;
+        peer.lastProgressAtMs = performance.now();
+        scheduler.wake(peer);
+        return undefined;
+      case "interested":
+        peer.peerInterested = true;
+        this.#init.choker.rechokeSoon();
+        return undefined;
+      case "not-interested":
+        peer.peerInterested = false;
+        return undefined;
+      case "have":
+        if (scheduler.peerHave(peer, message.index)) await this.#updateInterest(peer);
+        return this.#dropIfBothSeeds(peer);
+      case "bitfield":
+      case "have-all":
+      case "have-none": {
+        const pieces = message.type === "bitfield" ? message.bytes : message.type === "have-all";
+        scheduler.setPeerPieces(peer, pieces);
+        await this.#updateInterest(peer);
+        return this.#dropIfBothSeeds(peer);
+      }
+      case "request":
+        return this.#init.upload.onRequest(peer, message);
+      case "cancel":
+        this.#init.upload.onCancel(peer, message);
+        return undefined;
+      case "reject":
+        scheduler.release(peer, message);
+        return undefined;
+      case "piece":
+        return this.#onBlock(peer, message.index, message.begin, message.block);
+    }
+  }
+
+  /** BEP 10 messages: the extension handshake and ut_pex. Returns a reason to drop the peer. */
+  #onExtended(peer: SwarmPeer, id: number, payload: Uint8Array): string | undefined {
+    if (id === EXTENSION_HANDSHAKE_ID) {
+      let handshake;
+      try {
+        handshake = decodeExtensionHandshake(payload);
+      } catch (error) {
+        return describe(error);
+      }
+      if (handshake.reqq !== undefined) {
+        peer.maxRequests = Math.max(1, handshake.reqq);
+        peer.queueDepth = Math.min(peer.queueDepth, peer.maxRequests);
+      }
+      this.#init.pex.onHandshake(peer, handshake);
+      return undefined;
+    }
+    if (id === UT_PEX_ID) return this.#init.pex.onMessage(peer, payload);
+    return undefined; // extensions we did not offer are ignored
+  }
+
+  #onBlock(peer: SwarmPeer, index: number, begin: number, block: Uint8Array): string | undefined {
+    const { scheduler, stats } = this.#init;
+    const outcome = scheduler.receiveBlock(peer, peer.id, index, begin, block);
+    if (!outcome) {
+      return `sent a block we never asked for (piece ${index}, offset ${begin}, ${block.length} bytes)`;
+    }
+    if (outcome.late) return undefined;
+    const now = performance.now();
+    peer.lastProgressAtMs = now;
+    peer.snubbed = false;
+    peer.downRate.add(block.length, now);
+    stats.addDownloaded(block.length, now);
+    for (const other of outcome.cancel) {
+      other.conn.send({ type: "cancel", index, begin, length: block.length }).catch(() => {});
+    }
+    if (outcome.completed) this.#init.onPieceComplete(outcome.completed);
+    return undefined;
+  }
+
+  #dropIfBothSeeds(peer: SwarmPeer): string | undefined {
+    return this.#init.scheduler.have.complete && peer.has.complete
+      ? "both of us are seeds"
+      : undefined;
+  }
+
+  async #updateInterest(peer: SwarmPeer): Promise<void> {
+    const interesting = this.#init.scheduler.isInteresting(peer);
+    if (interesting === peer.amInterested) return;
+    peer.amInterested = interesting;
+    await peer.conn.send({ type: interesting ? "interested" : "not-interested" });
+    if (interesting) this.#init.scheduler.wake(peer);
+  }
+}

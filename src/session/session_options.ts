@@ -1,0 +1,93 @@
+import type { HashPool } from "../sha1/hash_pool.ts";
+import type { PeerListener } from "../client/peer_listener.ts";
+import type { PeerAddress } from "../wire/peer_address.ts";
+import type { SessionStats } from "./stats.ts";
+
+/** Default for {@linkcode TorrentSessionOptions.maxPeers}. */
+export const DEFAULT_MAX_PEERS = 50;
+
+/** When to stop seeding after a download completes. */
+export interface SeedLimits {
+  /** Stop once uploaded / torrent size reaches this ratio. */
+  ratio?: number;
+  /** Stop after seeding this many seconds. */
+  seconds?: number;
+}
+
+/** Options for {@linkcode TorrentSession}. */
+export interface TorrentSessionOptions {
+  /** Folder the torrent's data lives in. */
+  dir: string;
+  /** Our peer id (BEP 20); random by default. */
+  peerId?: Uint8Array;
+  /** Listen for incoming peers (default `true`; ignored when `listener` is given). */
+  listen?: boolean;
+  /** A listener shared with other torrents (a client's); the session registers with it. */
+  listener?: PeerListener;
+  /** TCP port to listen on: 0 for any free port; default 6881 or the next free one. */
+  port?: number;
+  /** Address to listen on (default `0.0.0.0`). */
+  listenHost?: string;
+  /** Peers to dial directly. */
+  peers?: readonly PeerAddress[];
+  /** Announce to the torrent's trackers (default `true`). */
+  trackers?: boolean;
+  /** Most connected peers (default 50). */
+  maxPeers?: number;
+  /** Keep seeding after the download completes; `true` seeds until aborted. */
+  seed?: boolean | SeedLimits;
+  /** Upload limit in bytes per second (default unlimited). */
+  maxUploadRate?: number;
+  /** Download limit in bytes per second (default unlimited). */
+  maxDownloadRate?: number;
+  /** A hash pool to share between sessions; one is made (and closed) otherwise. */
+  hashPool?: HashPool;
+  /** Bytes of piece buffers in memory at once (default 16 MiB, or 4 pieces if more). */
+  maxActiveBytes?: number;
+  /** Time limit of one announce to one tracker (default: the tracker module's). */
+  trackerTimeoutMs?: number;
+  /** A single request unanswered this long is asked of another peer (default 20 s). */
+  requestTimeoutMs?: number;
+  /** A peer that sends no block for this long while holding requests is snubbed (default 30 s). */
+  snubTimeoutMs?: number;
+  /** Refuse to start unless every piece is already here (for `shoal seed`). */
+  requireComplete?: boolean;
+  /** Stops the session. */
+  signal?: AbortSignal;
+}
+
+/** The torrent's data is incomplete where the caller asked for a complete copy. */
+export class IncompleteDataError extends Error {
+  /**
+   * Makes the error.
+   * @param have Pieces present.
+   * @param total Pieces in the torrent.
+   */
+  constructor(readonly have: number, readonly total: number) {
+    super(`Cannot seed: only ${have} of ${total} pieces are present and valid`);
+    this.name = "IncompleteDataError";
+  }
+}
+
+/**
+ * Whether a session should go on seeding now.
+ * @param options The session's `seed` and `requireComplete` options.
+ * @param stats Its counters (upload total and completion time).
+ * @param totalLength The torrent's size in bytes.
+ * @param nowMs The time.
+ * @returns `false` once a seed limit is reached (or seeding was not asked for).
+ */
+export function wantsSeeding(
+  options: Pick<TorrentSessionOptions, "seed" | "requireComplete">,
+  stats: Pick<SessionStats, "uploaded" | "completedAtMs">,
+  totalLength: number,
+  nowMs: number = performance.now(),
+): boolean {
+  const seed = options.seed;
+  if (!seed) return !!options.requireComplete;
+  const completedAtMs = stats.completedAtMs;
+  if (seed === true || completedAtMs === undefined) return true;
+  if (seed.ratio !== undefined && stats.uploaded >= seed.ratio * totalLength) return false;
+  if (seed.seconds !== undefined && nowMs - completedAtMs >= seed.seconds * 1000) return false;
+  return true;
+}
