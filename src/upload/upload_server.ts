@@ -95,7 +95,11 @@ export class UploadServer {
       ) {
         return `flooded us with requests beyond the ${MAX_QUEUED_UPLOADS} we allow`;
       }
-      if (peer.conn.extensions.fast) peer.conn.send({ type: "reject", ...request }).catch(() => {});
+      if (peer.conn.extensions.fast) {
+        // Fields copied one by one: `request` may be the decoded message itself.
+        const { index, begin, length } = request;
+        peer.conn.send({ type: "reject", index, begin, length }).catch(() => {});
+      }
       return undefined;
     }
     peer.uploadQueue.push({ index: request.index, begin: request.begin, length: request.length });
