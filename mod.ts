@@ -86,7 +86,7 @@ export {
 } from "./src/upload/check_request.ts";
 export { EventQueue } from "./src/session/event_queue.ts";
 export type { ProgressEvent, SessionEvent } from "./src/session/events.ts";
-export { formatBytes, formatDuration, formatRate, renderBar } from "./src/session/format_units.ts";
+export { formatBytes, formatDuration, formatRate, renderBar } from "./cli/format_units.ts";
 export { MAX_KNOWN_PEERS, PeerBook, RETRY_BASE_MS, RETRY_MAX_MS } from "./src/session/peer_book.ts";
 export {
   IncompleteDataError,
@@ -112,7 +112,7 @@ export {
   DEMO_SEED_RATE,
   type DemoOptions,
   runDemo,
-} from "./src/session/run_demo.ts";
+} from "./cli/run_demo.ts";
 export { type StorageAction, StorageError, toStorageError } from "./src/storage/storage_error.ts";
 export {
   DEFAULT_MAX_OPEN_FILES,

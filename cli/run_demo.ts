@@ -1,13 +1,13 @@
-import { encodeHex } from "../bytes/hex.ts";
-import { parseTorrent } from "../metainfo/parse_torrent.ts";
-import type { Metainfo } from "../metainfo/types.ts";
-import { HashPool } from "../sha1/hash_pool.ts";
-import { Sha1 } from "../sha1/sha1.ts";
-import { createTorrent } from "../storage/create_torrent.ts";
-import type { PeerAddress } from "../wire/peer_address.ts";
-import type { SessionEvent } from "./events.ts";
+import { encodeHex } from "../src/bytes/hex.ts";
+import { parseTorrent } from "../src/metainfo/parse_torrent.ts";
+import type { Metainfo } from "../src/metainfo/types.ts";
+import { HashPool } from "../src/sha1/hash_pool.ts";
+import { Sha1 } from "../src/sha1/sha1.ts";
+import { createTorrent } from "../src/storage/create_torrent.ts";
+import type { PeerAddress } from "../src/wire/peer_address.ts";
+import type { SessionEvent } from "../src/session/events.ts";
 import { formatBytes, formatRate, renderBar } from "./format_units.ts";
-import { TorrentSession } from "./torrent_session.ts";
+import { TorrentSession } from "../src/session/torrent_session.ts";
 
 /** The files of the demo payload: name and size in bytes. */
 export const DEMO_FILES: readonly { readonly path: string; readonly size: number }[] = [

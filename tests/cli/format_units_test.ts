@@ -1,10 +1,5 @@
 import { ok, strictEqual } from "node:assert/strict";
-import {
-  formatBytes,
-  formatDuration,
-  formatRate,
-  renderBar,
-} from "../../src/session/format_units.ts";
+import { formatBytes, formatDuration, formatRate, renderBar } from "../../cli/format_units.ts";
 
 const KiB = 1024, MiB = 1024 ** 2, GiB = 1024 ** 3, TiB = 1024 ** 4;
 
