@@ -25,3 +25,11 @@ export {
   SNUB_TIMEOUT_MS,
 } from "./request_pipeline.ts";
 export { RATE_BUCKET_MS, RATE_WINDOW_MS, RateMeter, type RateMeterOptions } from "./rate_meter.ts";
+export { DEFAULT_MEMORY_BYTES, MemoryBudget, type MemoryUse } from "./memory_budget.ts";
+export {
+  PiecePriorities,
+  PRIORITY_HIGH,
+  PRIORITY_NORMAL,
+  PRIORITY_NOW,
+  PRIORITY_SKIP,
+} from "./piece_priorities.ts";

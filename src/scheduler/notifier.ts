@@ -27,23 +27,36 @@ export class Notifier {
   /**
    * Waits for the next `notify` (or returns at once if one is pending).
    * @param signal Aborting it rejects the wait with the signal's reason.
-   * @returns When notified.
+   * @param timeoutMs Return after this long even without a `notify` (no limit by default).
+   * @returns When notified or timed out.
    * @throws The signal's reason when aborted.
    */
-  wait(signal?: AbortSignal): Promise<void> {
+  wait(signal?: AbortSignal, timeoutMs?: number): Promise<void> {
     signal?.throwIfAborted();
     if (this.#pending) {
       this.#pending = false;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): void => {
         this.#resolve = undefined;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = (): void => {
+        finish();
         reject(signal?.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          finish();
+          resolve();
+        }, Math.max(0, timeoutMs));
+      }
       this.#resolve = () => {
-        signal?.removeEventListener("abort", onAbort);
+        finish();
         resolve();
       };
     });

@@ -9,8 +9,13 @@ import {
   BLOCKS_PER_KEY,
   RECEIVED,
 } from "./active_piece.ts";
+import { MemoryBudget } from "./memory_budget.ts";
 import { Notifier } from "./notifier.ts";
+import { PiecePriorities, PRIORITY_HIGH } from "./piece_priorities.ts";
 import { pickPiece } from "./piece_picker.ts";
+import type { BlockOutcome, PieceSchedulerOptions, SchedulerPeer } from "./scheduler_types.ts";
+
+export type { BlockOutcome, PieceSchedulerOptions, SchedulerPeer } from "./scheduler_types.ts";
 
 /** Default budget for piece buffers in memory: 16 MiB (or four pieces when pieces are larger). */
 export const DEFAULT_MAX_ACTIVE_BYTES: number = 16 * 1024 * 1024;
@@ -28,35 +33,6 @@ interface PeerBookkeeping {
   readonly cancelled: Set<number>;
   /** Woken when the peer's request pipeline may have work. */
   readonly wake: Notifier;
-}
-
-/** What the scheduler keeps about each peer: its pieces and our requests to it. */
-export interface SchedulerPeer {
-  /** The pieces the peer has. */
-  readonly has: Bitfield;
-  /** Our outstanding requests to the peer: block key -> time sent (ms). */
-  readonly outstanding: Map<number, number>;
-}
-
-/** Options for {@linkcode PieceScheduler}. */
-export interface PieceSchedulerOptions {
-  /** Bytes of piece buffers that may be in memory at once (default 16 MiB, or 4 pieces if more). */
-  maxActiveBytes?: number;
-  /** Source of randomness for the picker. */
-  random?: () => number;
-}
-
-/** What a received block did. */
-export interface BlockOutcome<P extends SchedulerPeer = SchedulerPeer> {
-  /** The piece, when this block completed it. */
-  completed?: ActivePiece;
-  /** Other peers that were asked for the same block (endgame): send them `cancel`. */
-  cancel: P[];
-  /**
-   * `true` when the block came too late to be used: its request was cancelled or released, or
-   * its piece is already verified. Harmless; the bytes were not stored.
-   */
-  late?: boolean;
 }
 
 /**
@@ -86,11 +62,18 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   readonly availability: Uint16Array;
   /** Pieces being downloaded (including those waiting to be verified). */
   readonly active: Map<number, ActivePiece> = new Map();
+  /** The priority of each piece (from file priorities and stream readers). */
+  readonly priorities: PiecePriorities;
+  /** The memory budget piece buffers draw from. */
+  readonly budget: MemoryBudget;
+  /** Download in piece order instead of rarest first. */
+  sequential: boolean;
   /** Active pieces that still have blocks nobody was asked for. */
   readonly #open: Set<ActivePiece> = new Set();
   #activeBytes = 0;
-  readonly #maxActiveBytes: number;
+  #spareBytes = 0;
   readonly #random: () => number;
+  readonly #unsubscribe: () => void;
   readonly #peers: Map<P, PeerBookkeeping> = new Map();
   readonly #spare: Uint8Array[] = [];
   /** Block keys some peer holds as an expired request. */
@@ -106,9 +89,60 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     this.geometry = geometry;
     this.have = have;
     this.availability = new Uint16Array(geometry.pieceCount);
-    this.#maxActiveBytes = options.maxActiveBytes ??
-      Math.max(DEFAULT_MAX_ACTIVE_BYTES, 4 * geometry.pieceLength);
+    this.budget = options.budget ?? new MemoryBudget(
+      options.maxActiveBytes ?? Math.max(DEFAULT_MAX_ACTIVE_BYTES, 4 * geometry.pieceLength),
+    );
+    this.priorities = new PiecePriorities(have);
+    this.sequential = options.sequential ?? false;
     this.#random = options.random ?? Math.random;
+    // Another torrent's piece freed memory: our peers may start pieces again.
+    this.#unsubscribe = this.budget.onRelease(() => this.wakeAll());
+  }
+
+  /** `true` once every wanted piece (priority above 0) is verified. */
+  get finished(): boolean {
+    return this.priorities.missing === 0;
+  }
+
+  /**
+   * Changes the piece priorities (the files' priorities); wakes every pipeline.
+   * @param priorities One level per piece (0 skip, 1 normal, 2 high).
+   */
+  setPriorities(priorities: Uint8Array): void {
+    this.priorities.setBase(priorities);
+    this.wakeAll();
+  }
+
+  /**
+   * Raises some pieces above the files' priorities for one owner (a stream reader), replacing
+   * that owner's earlier boosts; wakes every pipeline.
+   * @param owner Any object identifying the owner.
+   * @param levels Piece index -> level (3 to 7).
+   */
+  boost(owner: object, levels: ReadonlyMap<number, number>): void {
+    this.priorities.setBoost(owner, levels);
+    this.wakeAll();
+  }
+
+  /**
+   * Drops an owner's boosts.
+   * @param owner The owner given to {@linkcode PieceScheduler.boost}.
+   */
+  clearBoost(owner: object): void {
+    this.priorities.clearBoost(owner);
+    this.wakeAll();
+  }
+
+  /**
+   * Gives back every byte this scheduler holds in the memory budget (pieces in flight and spare
+   * buffers) and stops listening to it. Call it when the torrent stops.
+   */
+  dispose(): void {
+    this.#unsubscribe();
+    this.#spare.length = 0;
+    const held = this.#activeBytes + this.#spareBytes;
+    this.#activeBytes = this.#spareBytes = 0;
+    this.budget.release(held, "pieces");
   }
 
   /** Bytes held in piece buffers now. */
@@ -116,9 +150,13 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     return this.#activeBytes;
   }
 
-  /** `true` when every missing piece is already being downloaded: blocks may be asked twice. */
+  /** `true` when every missing wanted piece is already being downloaded: blocks may be asked twice. */
   get endgame(): boolean {
-    return this.have.count + this.active.size >= this.geometry.pieceCount;
+    const missing = this.priorities.missing;
+    if (missing > this.active.size) return false;
+    let activeWanted = 0;
+    for (const index of this.active.keys()) if (this.priorities.get(index) > 0) activeWanted++;
+    return activeWanted >= missing;
   }
 
   /**
@@ -266,19 +304,8 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    * @returns When woken or timed out.
    * @throws The signal's reason when aborted.
    */
-  async wait(peer: P, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
-    const state = this.#peers.get(peer);
-    if (!state) return;
-    if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return state.wake.wait(signal);
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), Math.max(0, timeoutMs));
-    try {
-      await state.wake.wait(signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal);
-    } catch (error) {
-      if (!timeout.signal.aborted || signal?.aborted) throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+  wait(peer: P, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+    return this.#peers.get(peer)?.wake.wait(signal, timeoutMs) ?? Promise.resolve();
   }
 
   #forget(peer: P, key: number): void {
@@ -308,8 +335,11 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    */
   isInteresting(peer: P): boolean {
     const { has } = peer;
-    if (this.have.count === 0) return has.count > 0;
-    for (let i = 0; i < has.size; i++) if (has.has(i) && !this.have.has(i)) return true;
+    if (this.finished || has.count === 0) return false;
+    const priorities = this.priorities;
+    for (let i = 0; i < has.size; i++) {
+      if (has.has(i) && !this.have.has(i) && priorities.get(i) > 0) return true;
+    }
     return false;
   }
 
@@ -334,6 +364,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
       const index = this.#pickNew(peer);
       if (index === undefined) break;
       const piece = this.#startPiece(index);
+      if (!piece) break; // the memory budget is full: wait for a piece to finish
       this.#takeBlocks(peer, piece, out, max, nowMs, 0);
     }
     // 3. Endgame: blocks already asked of others, not yet of this peer.
@@ -348,8 +379,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
   }
 
   #pickNew(peer: P): number | undefined {
-    const size = this.geometry.pieceLength;
-    if (this.active.size > 0 && this.#activeBytes + size > this.#maxActiveBytes) return undefined;
+    const priorities = this.priorities;
     return pickPiece({
       pieceCount: this.geometry.pieceCount,
       haveCount: this.have.count,
@@ -358,16 +388,24 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
       peerHas: (i) => peer.has.has(i),
       availability: this.availability,
       random: this.#random,
+      priority: (i) => priorities.get(i),
+      topPriority: priorities.top > PRIORITY_HIGH ? PRIORITY_HIGH : priorities.top,
+      boosted: priorities.boosted,
+      sequential: this.sequential,
     });
   }
 
-  #startPiece(index: number): ActivePiece {
+  /** Starts a piece if the memory budget has room for it (a spare buffer is already paid for). */
+  #startPiece(index: number): ActivePiece | undefined {
     const size = pieceSize(this.geometry, index);
-    const piece = new ActivePiece(
-      index,
-      size,
-      size === this.geometry.pieceLength ? this.#spare.pop() : undefined,
-    );
+    let buffer: Uint8Array | undefined;
+    if (size === this.geometry.pieceLength && this.#spare.length > 0) {
+      buffer = this.#spare.pop()!;
+      this.#spareBytes -= buffer.length;
+    } else if (!this.budget.tryReserve(size, "pieces")) {
+      return undefined;
+    }
+    const piece = new ActivePiece(index, size, buffer);
     this.active.set(index, piece);
     this.#open.add(piece);
     this.#activeBytes += piece.size;
@@ -481,11 +519,16 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    * @param buffer A piece buffer from {@linkcode ActivePiece.data}.
    */
   recycle(buffer: Uint8Array): void {
-    const limit = Math.floor(this.#maxActiveBytes / this.geometry.pieceLength);
+    // Spares stay paid for in the budget, so they are few: at most an eighth of it.
     if (
       buffer.length === this.geometry.pieceLength && buffer.byteOffset === 0 &&
-      buffer.buffer.byteLength === buffer.length && this.#spare.length < limit
-    ) this.#spare.push(buffer);
+      buffer.buffer.byteLength === buffer.length &&
+      this.#spareBytes + buffer.length <= this.budget.limit / 8 &&
+      this.budget.tryReserve(buffer.length, "pieces")
+    ) {
+      this.#spare.push(buffer);
+      this.#spareBytes += buffer.length;
+    }
   }
 
   /**
@@ -493,6 +536,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    * @param index Piece index.
    */
   pieceVerified(index: number): void {
+    if (!this.have.has(index)) this.priorities.pieceVerified(index);
     this.#finish(index, false);
     this.have.set(index);
   }
@@ -519,6 +563,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
         if (peer.outstanding.delete(key) && failed) this.#forget(peer, key);
       }
     }
-    this.wakeAll(); // the piece's bytes left the memory budget: peers may request again
+    // The piece's bytes leave the memory budget, which wakes every pipeline (ours included).
+    this.budget.release(piece.size, "pieces");
   }
 }

@@ -85,7 +85,7 @@ export async function* requestBatches<P extends PipelinePeer>(
       peer.adaptQueueDepth(nowMs);
     }
     runTimers(scheduler, peer, nowMs, requestTimeoutMs, snubTimeoutMs);
-    if (!peer.peerChoking && peer.amInterested && !scheduler.have.complete) {
+    if (!peer.peerChoking && peer.amInterested && !scheduler.finished) {
       const outstanding = peer.outstanding.size;
       const room = (peer.snubbed ? 1 : peer.queueDepth) - outstanding;
       if (room >= Math.max(1, peer.queueDepth >> 3) || (outstanding === 0 && room > 0)) {

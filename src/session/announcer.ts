@@ -1,5 +1,3 @@
-import type { Bitfield } from "../bytes/bitfield.ts";
-import { pieceSize } from "../metainfo/geometry.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { announceEvent, announcePeers } from "../tracker/announce_peers.ts";
 import { TrackerTiers } from "../tracker/tracker_tiers.ts";
@@ -22,14 +20,12 @@ export interface AnnouncerInit {
   readonly peerId: Uint8Array;
   /** The port we accept peers on, once known. */
   readonly port: () => number | undefined;
-  /** The verified pieces (for `left`). */
-  readonly have: Bitfield;
+  /** Bytes still to download (the tracker's `left`). */
+  readonly left: () => number;
   /** Bytes up and down. */
   readonly stats: SessionStats;
   /** Time limit of one announce to one tracker. */
   readonly timeoutMs?: number;
-  /** Stops the announce loop. */
-  readonly signal: AbortSignal;
   /** Peers from trackers go here. */
   readonly onPeers: (peers: readonly PeerAddress[]) => void;
   /** Tracker warnings go here. */
@@ -57,14 +53,16 @@ export class Announcer {
   }
 
   /**
-   * Announces until the signal aborts, passing peers to `onPeers`.
+   * Announces (`started`, then at the trackers' interval) until the signal aborts, passing
+   * peers to `onPeers`.
+   * @param signal Stops the loop.
    * @returns When stopped.
    * @throws The signal's reason when it aborts.
    */
-  async run(): Promise<void> {
+  async run(signal: AbortSignal): Promise<void> {
     const timeoutMs = this.#init.timeoutMs;
     const batches = announcePeers(this.#tiers, () => this.#request(), {
-      signal: this.#init.signal,
+      signal,
       announce: timeoutMs === undefined ? undefined : { timeoutMs },
       onWarning: this.#init.onWarning,
     });
@@ -87,16 +85,14 @@ export class Announcer {
   }
 
   #request(event?: AnnounceRequest["event"]): AnnounceRequest {
-    const { metainfo, stats, have } = this.#init;
-    let left = 0;
-    for (let i = 0; i < have.size; i++) if (!have.has(i)) left += pieceSize(metainfo, i);
+    const { metainfo, stats } = this.#init;
     return {
       infoHash: metainfo.infoHash,
       peerId: this.#init.peerId,
       port: this.#init.port() ?? 6881,
       uploaded: stats.uploaded,
       downloaded: stats.downloaded,
-      left,
+      left: this.#init.left(),
       event,
       numWant: ANNOUNCE_NUM_WANT,
       key: this.#key,

@@ -10,6 +10,10 @@ export interface ProgressEvent {
   readonly haveBytes: number;
   /** Bytes in the torrent. */
   readonly totalBytes: number;
+  /** Bytes of the pieces wanted (those holding bytes of a selected file). */
+  readonly wantedBytes: number;
+  /** Of those, the bytes verified. */
+  readonly wantedHaveBytes: number;
   /** Payload bytes received this session. */
   readonly downloaded: number;
   /** Payload bytes sent this session. */

@@ -115,12 +115,14 @@ export class PeerHandler {
 
   /**
    * Drops interest in peers that no longer have anything we need (run on the session's tick;
-   * not awaited, so a stuck peer never stalls the tick).
+   * not awaited, so a stuck peer never stalls the tick); with `all`, also becomes interested
+   * in peers that now have something (after the wanted pieces changed).
+   * @param all Check every peer, not only those we are interested in.
    */
-  updateInterests(): void {
+  updateInterests(all = false): void {
     const { scheduler } = this.#init;
     for (const peer of scheduler.peers()) {
-      if (peer.amInterested && !scheduler.isInteresting(peer)) {
+      if (all || (peer.amInterested && !scheduler.isInteresting(peer))) {
         this.#updateInterest(peer).catch(() => {});
       }
     }
@@ -256,9 +258,7 @@ export class PeerHandler {
   }
 
   #dropIfBothSeeds(peer: SwarmPeer): string | undefined {
-    return this.#init.scheduler.have.complete && peer.has.complete
-      ? "both of us are seeds"
-      : undefined;
+    return this.#init.scheduler.finished && peer.has.complete ? "both of us are seeds" : undefined;
   }
 
   async #updateInterest(peer: SwarmPeer): Promise<void> {

@@ -1,3 +1,5 @@
+import type { RateLimiter } from "../peer/rate_limiter.ts";
+import type { MemoryBudget } from "../scheduler/memory_budget.ts";
 import type { HashPool } from "../sha1/hash_pool.ts";
 import type { PeerListener } from "../client/peer_listener.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
@@ -32,12 +34,24 @@ export interface TorrentSessionOptions {
   peers?: readonly PeerAddress[];
   /** Announce to the torrent's trackers (default `true`). */
   trackers?: boolean;
-  /** Most connected peers (default 50). */
-  maxPeers?: number;
+  /** Most connected peers (default 50), or a function giving the current cap (a client's share). */
+  maxPeers?: number | (() => number);
   /** Keep seeding after the download completes; `true` seeds until aborted. */
   seed?: boolean | SeedLimits;
-  /** Upload limit in bytes per second (default unlimited). */
+  /** Upload limit in bytes per second (default unlimited; ignored when `uploadLimit` is given). */
   maxUploadRate?: number;
+  /** An upload limiter shared with other torrents (a client's). */
+  uploadLimit?: RateLimiter;
+  /** A download limiter shared with other torrents (a client's). */
+  downloadLimit?: RateLimiter;
+  /** A memory budget shared with other torrents (a client's); `maxActiveBytes` is then ignored. */
+  budget?: MemoryBudget;
+  /** One priority level per file (0 skip, 1 normal, 2 high); every file normal by default. */
+  filePriorities?: Uint8Array;
+  /** Download in piece order, first and last piece of each selected file first. */
+  sequential?: boolean;
+  /** Start paused: check the data, then wait for `resume()` before any network activity. */
+  paused?: boolean;
   /** Download limit in bytes per second (default unlimited). */
   maxDownloadRate?: number;
   /** A hash pool to share between sessions; one is made (and closed) otherwise. */

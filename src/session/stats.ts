@@ -46,6 +46,8 @@ export class SessionStats {
    * The `progress` event for the current state.
    * @param info The torrent.
    * @param have Verified pieces.
+   * @param wanted Whether a piece is wanted (its priority is above 0).
+   * @param finished Every wanted piece is verified.
    * @param peers Connected peers.
    * @param knownPeers Peers known (connected or not).
    * @returns The event.
@@ -53,23 +55,35 @@ export class SessionStats {
   progressEvent(
     info: TorrentInfo,
     have: Bitfield,
+    wanted: (index: number) => boolean,
+    finished: boolean,
     peers: number,
     knownPeers: number,
   ): ProgressEvent {
     const now = performance.now();
+    let wantedBytes = 0, wantedHaveBytes = 0;
+    const last = have.size - 1;
+    for (let i = 0; i <= last; i++) {
+      if (!wanted(i)) continue;
+      const size = i === last ? info.totalLength - last * info.pieceLength : info.pieceLength;
+      wantedBytes += size;
+      if (have.has(i)) wantedHaveBytes += size;
+    }
     return {
       type: "progress",
       have: have.count,
       pieceCount: have.size,
       haveBytes: bytesHave(info, have),
       totalBytes: info.totalLength,
+      wantedBytes,
+      wantedHaveBytes,
       downloaded: this.downloaded,
       uploaded: this.uploaded,
       downRate: this.downRate.rate(now),
       upRate: this.upRate.rate(now),
       peers,
       knownPeers: Math.max(knownPeers, peers),
-      seeding: have.complete,
+      seeding: finished,
     };
   }
 

@@ -1,12 +1,14 @@
-// One torrent: the parts below, wired together, with the tick loop and shutdown.
+// One torrent: the parts below, wired together by session_parts.ts, with the tick loop,
+// pause and resume, and shutdown.
 //
 //   storage/open_torrent_data   check or resume the data on disk          -> have (Bitfield)
 //   session/announcer           trackers        -+
 //   session/pex_exchange        peer exchange    +-> addresses -> PeerBook
-//   (client) peer listener      incoming peers   |
+//   client/peer_listener        incoming peers   |
 //   session/connector           dials the book, takes incoming peers, refuses duplicates
 //   session/peer_handler        one peer's messages -> peer state, blocks -> scheduler
 //   scheduler/request_pipeline  keeps each peer's requests full (expiry, snubbing)
+//   scheduler/piece_scheduler   which blocks of which pieces (priorities, memory budget)
 //   session/piece_verifier      complete piece -> SHA-1 (hash pool) -> storage -> `have`s
 //   storage/resume_writer       flushes the data and records what is on disk
 //   upload/upload_server        requests from peers -> storage reads -> piece messages
@@ -17,35 +19,25 @@
 
 import type { Bitfield } from "../bytes/bitfield.ts";
 import type { Metainfo } from "../metainfo/types.ts";
-import type { PeerConnection } from "../peer/connection.ts";
 import { RateLimiter } from "../peer/rate_limiter.ts";
-import { type ActivePiece, PieceScheduler } from "../scheduler/piece_scheduler.ts";
 import { HashPool } from "../sha1/hash_pool.ts";
 import { openTorrentData } from "../storage/open_torrent_data.ts";
-import { ResumeWriter } from "../storage/resume_writer.ts";
-import type { TorrentStorage } from "../storage/torrent_storage.ts";
-import { ChokeDriver } from "../upload/choke_driver.ts";
-import { UploadServer } from "../upload/upload_server.ts";
 import { sleep } from "../util/io_helpers.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
 import { generatePeerId } from "../wire/peer_id.ts";
-import { PeerListener } from "../client/peer_listener.ts";
-import { Announcer } from "./announcer.ts";
-import { Connector } from "./connector.ts";
 import { EventQueue } from "./event_queue.ts";
 import type { SessionEvent } from "./events.ts";
+import { Completion } from "./completion.ts";
+import { NetworkActivity } from "./network_activity.ts";
 import { PeerBook } from "./peer_book.ts";
-import { PeerHandler } from "./peer_handler.ts";
-import { PexExchange } from "./pex_exchange.ts";
-import { PieceVerifier } from "./piece_verifier.ts";
-import { SessionStats } from "./stats.ts";
+import { buildParts, type Parts } from "./session_parts.ts";
 import {
   DEFAULT_MAX_PEERS,
   IncompleteDataError,
   type SeedLimits,
   type TorrentSessionOptions,
-  wantsSeeding,
 } from "./session_options.ts";
+import { SessionStats } from "./stats.ts";
 import type { SwarmPeer } from "./swarm_peer.ts";
 
 export { IncompleteDataError, type SeedLimits, type TorrentSessionOptions };
@@ -58,24 +50,13 @@ function isAbort(error: unknown): boolean {
     (error.name === "AbortError" || error.name === "TimeoutError");
 }
 
-/** The parts that exist once the data on disk is known. */
-interface Parts {
-  readonly storage: TorrentStorage;
-  readonly scheduler: PieceScheduler<SwarmPeer>;
-  readonly resume: ResumeWriter;
-  readonly choker: ChokeDriver<SwarmPeer>;
-  readonly pex: PexExchange;
-  readonly handler: PeerHandler;
-  readonly connector: Connector;
-  readonly announcer: Announcer | undefined;
-}
-
 /**
  * Downloads and seeds one torrent: checks or resumes the data on disk, finds peers through
  * trackers, peer exchange, direct addresses and incoming connections, requests blocks through
- * the {@linkcode PieceScheduler}, verifies each piece with SHA-1 and writes it at once, and
- * uploads to peers under a BEP 3 choker. `run()` yields {@linkcode SessionEvent}s; breaking
- * out of it (or aborting `signal`) stops everything and saves resume data.
+ * the piece scheduler (by file priority and stream boosts), verifies each piece with SHA-1 and
+ * writes it at once, and uploads to peers under a BEP 3 choker. `run()` yields
+ * {@linkcode SessionEvent}s; breaking out of it (or aborting `signal`) stops everything and
+ * saves resume data.
  * @example
  * ```ts ignore
  * import { parseTorrent, TorrentSession } from "@shoal/shoal/session";
@@ -100,13 +81,11 @@ export class TorrentSession {
   readonly #uploadLimit: RateLimiter;
   readonly #downloadLimit: RateLimiter;
   #pool!: HashPool;
-  #listener: PeerListener | undefined;
-  #unregister: (() => void) | undefined;
+  readonly #activity: NetworkActivity;
   #parts: Parts | undefined;
-  /** Peers are taken and dialled (after the check, unless there is nothing to do). */
-  #running = false;
-  /** The `complete` event is queued (resume data saved first); seeding may end after it. */
-  #completeReported = false;
+  #filePriorities: Uint8Array;
+  #sequential: boolean;
+  readonly #completion: Completion;
   #fatal: unknown;
 
   /**
@@ -118,19 +97,56 @@ export class TorrentSession {
     this.metainfo = metainfo;
     this.#options = options;
     this.peerId = options.peerId ?? generatePeerId();
-    this.#uploadLimit = new RateLimiter(options.maxUploadRate);
-    this.#downloadLimit = new RateLimiter(options.maxDownloadRate);
+    this.#uploadLimit = options.uploadLimit ?? new RateLimiter(options.maxUploadRate);
+    this.#downloadLimit = options.downloadLimit ?? new RateLimiter(options.maxDownloadRate);
+    this.#activity = new NetworkActivity({
+      ...options,
+      infoHash: metainfo.infoHash,
+      pieceCount: metainfo.pieceCount,
+      peerId: this.peerId,
+      signal: this.#controller.signal,
+      peers: this.#peers,
+      paused: options.paused ?? false,
+      spawn: (task) => this.#spawn(task),
+    });
+    this.#filePriorities = options.filePriorities?.slice() ??
+      new Uint8Array(metainfo.files.length).fill(1);
+    this.#sequential = options.sequential ?? false;
+    this.#completion = new Completion({
+      options,
+      totalLength: metainfo.totalLength,
+      stats: this.#stats,
+      peers: this.#peers,
+      emit: (event) => this.#events.push(event),
+      progress: () => this.#progressEvent(this.#parts!.scheduler.have),
+      spawn: (task) => this.#spawn(task),
+    });
     this.#controller.signal.addEventListener("abort", () => this.#events.close(), { once: true });
   }
 
   /** The TCP port we accept peers on, once `run()` has started listening. */
   get port(): number | undefined {
-    return this.#listener?.port;
+    return this.#activity.port;
   }
 
   /** Pieces verified so far. */
   get have(): Bitfield | undefined {
     return this.#parts?.scheduler.have;
+  }
+
+  /** `true` once every wanted piece (of the selected files) is verified. */
+  get finished(): boolean {
+    return this.#parts?.scheduler.finished ?? false;
+  }
+
+  /** `true` while paused (no peers, no trackers). */
+  get paused(): boolean {
+    return this.#activity.paused;
+  }
+
+  /** The connected peers (read-only views for status displays). */
+  get peers(): ReadonlyMap<string, SwarmPeer> {
+    return this.#peers;
   }
 
   /**
@@ -139,6 +155,77 @@ export class TorrentSession {
    */
   addPeer(address: PeerAddress): void {
     if (this.#book.add(address, performance.now())) this.#parts?.connector.dial();
+  }
+
+  /** Stops all network activity (peers, trackers) but keeps the data open; see `resume`. */
+  pause(): void {
+    this.#activity.pause();
+  }
+
+  /** Starts network activity again after `pause` (or a start with `paused`). */
+  resume(): void {
+    this.#activity.resume();
+  }
+
+  /**
+   * Changes which files are wanted and how much. Newly selected files get the bytes already
+   * verified moved out of the parts file; pieces only in skipped files stop being fetched.
+   * @param priorities One level per file (0 skip, 1 normal, 2 high).
+   * @returns When applied (before the data is checked, they apply once it is).
+   * @throws {RangeError} If there is not one level per file.
+   * @throws {StorageError} If moving bytes out of the parts file fails.
+   */
+  async setFilePriorities(priorities: Uint8Array): Promise<void> {
+    if (priorities.length !== this.metainfo.files.length) {
+      throw new RangeError(
+        `Cannot set ${priorities.length} priorities for ${this.metainfo.files.length} files`,
+      );
+    }
+    this.#filePriorities = priorities.slice();
+    const parts = this.#parts;
+    if (!parts) return;
+    await parts.storage.select(priorities, parts.scheduler.have);
+    parts.filePriorities = priorities.slice();
+    this.#applyPriorities(parts);
+  }
+
+  /**
+   * Switches sequential download on or off.
+   * @param on `true` for piece order, first and last piece of each selected file first.
+   */
+  setSequential(on: boolean): void {
+    this.#sequential = on;
+    if (this.#parts) this.#applyPriorities(this.#parts);
+  }
+
+  /**
+   * Raises some pieces above the files' priorities for one owner (a stream reader).
+   * @param owner Any object identifying the owner.
+   * @param levels Piece index -> level (3 to 7).
+   */
+  boost(owner: object, levels: ReadonlyMap<number, number>): void {
+    this.#parts?.scheduler.boost(owner, levels);
+  }
+
+  /**
+   * Drops an owner's boosts.
+   * @param owner The owner given to `boost`.
+   */
+  clearBoost(owner: object): void {
+    this.#parts?.scheduler.clearBoost(owner);
+  }
+
+  /**
+   * Reads bytes of the torrent's data (verified pieces only, or the bytes are undefined).
+   * @param offset Offset in the torrent's concatenated data.
+   * @param into Where to put them (its length is how many).
+   * @returns `into`.
+   * @throws {StorageError} On a disk error, or before the data is open.
+   */
+  read(offset: number, into: Uint8Array): Promise<Uint8Array> {
+    const parts = this.#parts;
+    if (!parts) return Promise.reject(new Error("Cannot read: the torrent's data is not open yet"));
+    return parts.storage.readRange(offset, into);
   }
 
   /**
@@ -160,21 +247,16 @@ export class TorrentSession {
         throw new IncompleteDataError(have.count, have.size);
       }
       this.#stats.startedAtMs = performance.now();
-      if (have.complete) {
-        this.#stats.completedAtMs = this.#stats.startedAtMs;
-        this.#completeReported = true;
-      }
-      this.#listen();
+      if (parts.scheduler.finished) this.#completion.doneAtStart();
+      this.#activity.listen();
       yield { type: "ready", have: have.count, pieceCount: have.size, port: this.port };
-      if (have.complete && !this.#options.seed && !this.#options.requireComplete) {
+      if (parts.scheduler.finished && !this.#options.seed && !this.#options.requireComplete) {
         yield this.#stats.completeEvent();
         return;
       }
-      this.#running = true;
       for (const address of this.#options.peers ?? []) this.#book.add(address, performance.now());
-      if (parts.announcer) this.#spawn(parts.announcer.run());
+      this.#activity.start(parts);
       this.#spawn(this.#tickLoop(parts));
-      parts.connector.dial();
       for await (const event of this.#events) {
         yield event;
         if (event.type === "complete" && !this.#options.seed) break;
@@ -194,7 +276,7 @@ export class TorrentSession {
     }
   }
 
-  /** Opens the data (checking it when there is no current resume file) and builds the parts. */
+  /** Opens the data (hashing only what the resume file cannot vouch for) and builds the parts. */
   async *#open(): AsyncGenerator<SessionEvent, Parts> {
     const { metainfo } = this;
     const options = this.#options;
@@ -202,110 +284,42 @@ export class TorrentSession {
     // One core stays free for the network and the disk; the pool hashes on the others.
     const cores = navigator.hardwareConcurrency || 1;
     this.#pool = options.hashPool ?? new HashPool({ size: Math.max(1, Math.min(4, cores - 1)) });
-    const { storage, have } = yield* openTorrentData(metainfo, options.dir, {
+    const opened = yield* openTorrentData(metainfo, options.dir, {
       pool: this.#pool,
+      filePriorities: this.#filePriorities,
       signal,
       progressIntervalMs: TICK_MS / 5,
     });
-    const scheduler = new PieceScheduler<SwarmPeer>(metainfo, have, {
-      maxActiveBytes: options.maxActiveBytes,
-    });
-    const warn = (message: string) => this.#events.push({ type: "warning", message });
-    const upload = new UploadServer({
-      info: metainfo,
-      storage,
-      have,
-      limit: this.#uploadLimit,
-      onSent: (peer, bytes) => {
-        const now = performance.now();
-        (peer as SwarmPeer).upRate.add(bytes, now);
-        this.#stats.addUploaded(bytes, now);
-      },
-    });
-    const choker = new ChokeDriver<SwarmPeer>(
-      this.#peers,
-      () => have.complete,
-      (peer) => upload.onChoked(peer),
-    );
-    const pex = new PexExchange(!metainfo.private, this.#peers, (addresses) => {
-      for (const address of addresses) this.#book.add(address, performance.now());
-      connector.dial();
-    });
-    const verifier: PieceVerifier = new PieceVerifier({
+    const maxPeers = options.maxPeers;
+    this.#parts = buildParts({
+      ...options,
       metainfo,
-      scheduler,
-      pool: this.#pool,
-      storage,
-      peers: this.#peers,
-      stopped: () => signal.aborted,
-      isBanned: (id) => connector.isBanned(id),
-      ban: (peer) => connector.ban(peer),
-      onVerified: (piece) => this.#onVerified(piece),
-      onWarning: warn,
-    });
-    const handler = new PeerHandler({
-      scheduler,
-      upload,
-      choker,
-      pex,
-      stats: this.#stats,
-      downloadLimit: this.#downloadLimit,
-      signal,
-      port: () => this.port,
-      requestTimeoutMs: options.requestTimeoutMs,
-      snubTimeoutMs: options.snubTimeoutMs,
-      emit: (event) => this.#events.push(event),
-      onPieceComplete: (piece) => this.#spawn(verifier.verify(piece)),
-    });
-    const connector: Connector = new Connector({
-      infoHash: metainfo.infoHash,
-      pieceCount: metainfo.pieceCount,
       peerId: this.peerId,
-      signal,
-      book: this.#book,
+      storage: opened.storage,
+      have: opened.have,
+      filePriorities: this.#filePriorities,
+      sequential: this.#sequential,
+      pool: this.#pool,
+      uploadLimit: this.#uploadLimit,
+      downloadLimit: this.#downloadLimit,
       peers: this.#peers,
-      maxPeers: () => options.maxPeers ?? DEFAULT_MAX_PEERS,
-      seeding: () => have.complete,
-      wantsPeers: () => !have.complete || this.#wantsSeeding(),
+      book: this.#book,
+      stats: this.#stats,
+      signal,
+      trackers: options.trackers !== false,
+      port: () => this.port,
+      maxPeers: typeof maxPeers === "function" ? maxPeers : () => maxPeers ?? DEFAULT_MAX_PEERS,
+      wantsPeers: () =>
+        this.#activity.active && (!this.finished || this.#completion.wantsSeeding()),
+      emit: (event) => this.#events.push(event),
       spawn: (task) => this.#spawn(task),
-      runPeer: (peer) => handler.run(peer),
+      onVerified: (piece) => this.#completion.pieceVerified(this.#parts!, piece),
     });
-    const announcer = options.trackers !== false && metainfo.announce.length > 0
-      ? new Announcer({
-        metainfo,
-        peerId: this.peerId,
-        port: () => this.port,
-        have,
-        stats: this.#stats,
-        timeoutMs: options.trackerTimeoutMs,
-        signal,
-        onPeers: (peers) => {
-          for (const address of peers) this.#book.add(address, performance.now());
-          connector.dial();
-        },
-        onWarning: warn,
-      })
-      : undefined;
-    const resume = new ResumeWriter(options.dir, metainfo, storage, have);
-    this.#parts = { storage, scheduler, resume, choker, pex, handler, connector, announcer };
     return this.#parts;
   }
 
-  /** Starts taking incoming peers, from our own listener or a shared one. */
-  #listen(): void {
-    const options = this.#options;
-    if (!options.listener && options.listen === false) return;
-    this.#listener = options.listener ?? PeerListener.listen({
-      hostname: options.listenHost,
-      port: options.port,
-      peerId: this.peerId,
-    });
-    this.#unregister = this.#listener.register({
-      infoHash: this.metainfo.infoHash,
-      pieceCount: this.metainfo.pieceCount,
-      wantsPeers: () => this.#running && !!this.#parts?.connector.canAccept,
-      accept: (conn: PeerConnection) => this.#parts!.connector.accept(conn),
-    });
+  #applyPriorities(parts: Parts): void {
+    this.#completion.applySelection(parts, this.metainfo, this.#sequential, this.#activity.active);
   }
 
   #spawn(task: Promise<unknown>): void {
@@ -321,34 +335,6 @@ export class TorrentSession {
     this.#controller.abort(error);
   }
 
-  async #onVerified(piece: ActivePiece): Promise<void> {
-    const parts = this.#parts!;
-    const have = parts.scheduler.have;
-    if (parts.resume.pieceWritten(piece.size) && !have.complete) this.#spawn(parts.resume.save());
-    this.#events.push({ type: "piece", index: piece.index, from: [...piece.contributors] });
-    if (have.complete) await this.#onComplete(parts);
-  }
-
-  async #onComplete(parts: Parts): Promise<void> {
-    this.#stats.completedAtMs = performance.now();
-    await parts.resume.save();
-    parts.announcer?.completed();
-    this.#events.push(this.#progressEvent(parts.scheduler.have));
-    this.#events.push(this.#stats.completeEvent());
-    this.#completeReported = true;
-    for (const peer of this.#peers.values()) {
-      if (peer.has.complete) peer.conn.close();
-      else if (peer.amInterested) {
-        peer.amInterested = false;
-        peer.conn.send({ type: "not-interested" }).catch(() => {});
-      }
-    }
-  }
-
-  #wantsSeeding(): boolean {
-    return wantsSeeding(this.#options, this.#stats, this.metainfo.totalLength);
-  }
-
   async #tickLoop(parts: Parts): Promise<void> {
     const signal = this.#controller.signal;
     while (!signal.aborted) {
@@ -359,37 +345,46 @@ export class TorrentSession {
       parts.pex.tick(now);
       if (parts.resume.due(now)) await parts.resume.save();
       this.#events.push(this.#progressEvent(parts.scheduler.have));
-      if (this.#completeReported && !this.#wantsSeeding()) {
+      if (this.#completion.reported && !this.#completion.wantsSeeding()) {
         this.#events.close();
         return;
       }
-      parts.connector.dial();
+      if (this.#activity.active) parts.connector.dial();
     }
   }
 
   #progressEvent(have: Bitfield): SessionEvent {
-    return this.#stats.progressEvent(this.metainfo, have, this.#peers.size, this.#book.size);
+    const scheduler = this.#parts?.scheduler;
+    return this.#stats.progressEvent(
+      this.metainfo,
+      have,
+      (i) => (scheduler ? scheduler.priorities.get(i) > 0 : true),
+      scheduler?.finished ?? have.complete,
+      this.#peers.size,
+      this.#book.size,
+    );
   }
 
   async #shutdown(): Promise<void> {
     this.#controller.abort();
     this.#events.close();
-    this.#unregister?.();
-    if (this.#listener && !this.#options.listener) await this.#listener.close();
     for (const peer of this.#peers.values()) peer.conn.close();
     await Promise.allSettled([...this.#tasks]);
-    this.#uploadLimit.close();
-    this.#downloadLimit.close();
+    if (!this.#options.uploadLimit) this.#uploadLimit.close();
+    if (!this.#options.downloadLimit) this.#downloadLimit.close();
     const parts = this.#parts;
     if (parts) {
+      parts.scheduler.dispose();
+      parts.upload.dispose();
       try {
         await parts.resume.save();
       } catch {
         // The disk failed already; the error that stopped us is reported.
       }
+      await parts.resume.close();
       await parts.storage.close();
-      await parts.announcer?.stopped();
     }
+    await this.#activity.close();
     if (!this.#options.hashPool) this.#pool?.close();
   }
 }

@@ -22,6 +22,8 @@ export interface CheckPiecesOptions {
   concurrency?: number;
   /** Called after each piece, skipped ones included, with the count done and the total. */
   onProgress?: (checked: number, total: number) => void;
+  /** Check only the pieces this accepts (the others count as checked and missing). */
+  only?: (index: number) => boolean;
 }
 
 /** Default for {@linkcode CheckPiecesOptions.concurrency}. */
@@ -71,7 +73,9 @@ export async function checkPieces(
   const total = info.pieceCount;
   const have = new Bitfield(total);
 
+  const only = options.only ?? (() => true);
   const onDisk = (index: number): boolean =>
+    only(index) &&
     fileSpans(info.files, index * info.pieceLength, pieceSize(info, index)).every((span) =>
       info.files[span.fileIndex].padding ||
       (sizes[span.fileIndex] ?? -1) >= span.fileOffset + span.length

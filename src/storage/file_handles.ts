@@ -206,6 +206,26 @@ export class FileHandleCache {
   }
 
   /**
+   * Waits for the operations on one path, then closes its handle and forgets it (before the
+   * file is deleted or renamed).
+   * @param path The file.
+   * @returns When forgotten.
+   */
+  async forget(path: string): Promise<void> {
+    const entry = this.#entries.get(path);
+    if (!entry) return;
+    await entry.tail;
+    if (entry.users > 0) return; // used again meanwhile: keep it
+    if (entry.file) {
+      closeQuietly(entry.file);
+      entry.file = undefined;
+      this.#openCount--;
+    }
+    this.#entries.delete(path);
+    this.#dirty.delete(path);
+  }
+
+  /**
    * Waits for running operations, then closes every file. Later `use` calls fail.
    * Idempotent.
    * @returns When all files are closed.

@@ -1,5 +1,7 @@
 import { Bitfield } from "../bytes/bitfield.ts";
 import type { TorrentInfo } from "../metainfo/types.ts";
+import { journalPath } from "./open_torrent_data.ts";
+import { PieceJournal } from "./piece_journal.ts";
 import { saveResume } from "./resume.ts";
 import type { TorrentStorage } from "./torrent_storage.ts";
 
@@ -13,13 +15,16 @@ export const SYNC_EVERY_BYTES: number = 64 * 1024 * 1024;
  * to disk, then records the pieces that were verified before the flush began (never one that
  * is still only in the page cache). Saves run one after another. A flush is due every
  * {@linkcode SYNC_EVERY_BYTES} written, so the flush at the end is short, and a save every
- * {@linkcode RESUME_SAVE_INTERVAL_MS} while pieces arrive.
+ * {@linkcode RESUME_SAVE_INTERVAL_MS} while pieces arrive. Between saves, each written piece
+ * goes to the journal, so a restart after a crash hashes only those.
  */
 export class ResumeWriter {
   readonly #dir: string;
   readonly #info: TorrentInfo;
   readonly #storage: TorrentStorage;
   readonly #have: Bitfield;
+  readonly #priorities: () => Uint8Array;
+  readonly #journal: PieceJournal;
   #saving: Promise<void> = Promise.resolve();
   #dirty = false;
   #unsyncedBytes = 0;
@@ -31,21 +36,32 @@ export class ResumeWriter {
    * @param info The torrent.
    * @param storage Its storage (flushed before each save).
    * @param have The verified pieces (read at each save).
+   * @param priorities The file priorities to record (read at each save).
    */
-  constructor(dir: string, info: TorrentInfo, storage: TorrentStorage, have: Bitfield) {
+  constructor(
+    dir: string,
+    info: TorrentInfo,
+    storage: TorrentStorage,
+    have: Bitfield,
+    priorities: () => Uint8Array,
+  ) {
     this.#dir = dir;
     this.#info = info;
     this.#storage = storage;
     this.#have = have;
+    this.#priorities = priorities;
+    this.#journal = new PieceJournal(journalPath(dir, info));
   }
 
   /**
-   * Notes that a verified piece was written.
+   * Notes that a verified piece was written (and records it in the journal).
+   * @param index The piece.
    * @param bytes Its length.
    * @returns `true` when enough was written since the last flush that one should start now
    *   (beside the download); the count restarts from here, so flushes do not queue up.
    */
-  pieceWritten(bytes: number): boolean {
+  pieceWritten(index: number, bytes: number): boolean {
+    this.#journal.append(index).catch(() => {}); // best effort: a lost entry costs a re-fetch
     this.#dirty = true;
     this.#unsyncedBytes += bytes;
     if (this.#unsyncedBytes < SYNC_EVERY_BYTES) return false;
@@ -74,7 +90,11 @@ export class ResumeWriter {
       this.#dirty = false;
       try {
         await this.#storage.sync();
-        await saveResume(this.#dir, this.#info, written);
+        await saveResume(this.#dir, this.#info, written, {
+          priorities: this.#priorities(),
+          partsPath: this.#storage.partsPath,
+        });
+        await this.#journal.reset();
       } catch (error) {
         this.#dirty = true;
         throw error;
@@ -83,5 +103,13 @@ export class ResumeWriter {
     });
     this.#saving = run;
     return run;
+  }
+
+  /**
+   * Closes the journal (after the last save).
+   * @returns When closed.
+   */
+  close(): Promise<void> {
+    return this.#journal.close();
   }
 }

@@ -1,13 +1,23 @@
 import { dirname, resolve, sep } from "node:path";
 import { fileSpans, pieceSize } from "../metainfo/geometry.ts";
 import type { TorrentInfo } from "../metainfo/types.ts";
+import type { Bitfield } from "../bytes/bitfield.ts";
 import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from "./file_handles.ts";
+import { RESUME_FOLDER } from "./resume.ts";
 import { StorageError, toStorageError } from "./storage_error.ts";
 
 /** Options for {@linkcode TorrentStorage.open}. */
 export interface TorrentStorageOptions {
   /** Most files kept open at once (least recently used are closed first). Default 64. */
   maxOpenFiles?: number;
+  /**
+   * One level per file (0 = skipped): a skipped file that does not exist yet is never
+   * created; the bytes of it that shared pieces carry go to the parts file instead. All
+   * files are selected by default.
+   */
+  filePriorities?: Uint8Array;
+  /** The parts file (default `DIR/.shoal/<info hash>.parts`). */
+  partsPath?: string;
 }
 
 /** Fills `target` from `file` at `position`; `"EMISSING"` if the file ends first. */
@@ -60,6 +70,23 @@ async function writeFully(
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
 function checkComponent(component: string, fullPath: string): void {
   if (
     component === "" || component === "." || component === ".." || component.includes("/") ||
@@ -104,12 +131,25 @@ export class TorrentStorage {
   readonly dir: string;
   /** Absolute path of every file, in `info.files` order (padding files are never touched). */
   readonly paths: readonly string[];
+  /** Where bytes of skipped files that share a piece with a selected file are kept. */
+  readonly partsPath: string;
   #files: FileHandleCache;
+  /** Per file: 1 while its bytes go to the parts file (skipped, and not on disk). */
+  readonly #inParts: Uint8Array;
 
-  private constructor(info: TorrentInfo, dir: string, paths: string[], maxOpenFiles: number) {
+  private constructor(
+    info: TorrentInfo,
+    dir: string,
+    paths: string[],
+    partsPath: string,
+    inParts: Uint8Array,
+    maxOpenFiles: number,
+  ) {
     this.info = info;
     this.dir = dir;
     this.paths = paths;
+    this.partsPath = partsPath;
+    this.#inParts = inParts;
     this.#files = new FileHandleCache({ maxOpenFiles });
   }
 
@@ -159,7 +199,86 @@ export class TorrentStorage {
       }
       return path;
     });
-    return new TorrentStorage(info, root, paths, options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    const priorities = options.filePriorities;
+    if (priorities && priorities.length !== info.files.length) {
+      throw new RangeError(
+        `Cannot open storage: ${priorities.length} priorities for ${info.files.length} files`,
+      );
+    }
+    const inParts = new Uint8Array(info.files.length);
+    for (let i = 0; i < info.files.length; i++) {
+      if (!priorities || priorities[i] > 0 || info.files[i].padding) continue;
+      inParts[i] = (await exists(paths[i])) ? 0 : 1;
+    }
+    const partsPath = options.partsPath ??
+      resolve(root, RESUME_FOLDER, `${info.infoHashHex}.parts`);
+    return new TorrentStorage(
+      info,
+      root,
+      paths,
+      partsPath,
+      inParts,
+      options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES,
+    );
+  }
+
+  /**
+   * Tells whether a file's bytes go to the parts file (it is skipped and was never created).
+   * @param fileIndex Index into `info.files`.
+   * @returns `true` while they do.
+   */
+  inParts(fileIndex: number): boolean {
+    return this.#inParts[fileIndex] === 1;
+  }
+
+  /**
+   * Follows a change of selection: each file that was in the parts file and is now selected
+   * gets the bytes verified so far moved into place (from the parts file into the file, which
+   * is created), and its bytes go to the file from now on. Skipping a file that exists changes
+   * nothing on disk. The parts file is removed once no file needs it.
+   * @param filePriorities One level per file (0 = skipped).
+   * @param have The verified pieces (only their bytes are moved).
+   * @returns When the bytes are moved.
+   * @throws {StorageError} On a disk error.
+   */
+  async select(filePriorities: Uint8Array, have: Bitfield): Promise<void> {
+    const { info } = this;
+    for (let i = 0; i < info.files.length; i++) {
+      if (!this.#inParts[i] || filePriorities[i] === 0) continue;
+      const file = info.files[i];
+      const path = this.paths[i];
+      try {
+        await Deno.mkdir(dirname(path), { recursive: true });
+      } catch (error) {
+        throw toStorageError(error, dirname(path), "creating");
+      }
+      if (file.length === 0) {
+        await this.#files.use(path, "write", () => Promise.resolve());
+      }
+      const first = Math.floor(file.offset / info.pieceLength);
+      const last = Math.floor((file.offset + Math.max(0, file.length - 1)) / info.pieceLength);
+      for (let p = first; p <= last && file.length > 0; p++) {
+        if (!have.has(p)) continue;
+        const from = Math.max(file.offset, p * info.pieceLength);
+        const to = Math.min(file.offset + file.length, p * info.pieceLength + pieceSize(info, p));
+        const bytes = new Uint8Array(to - from);
+        await this.#files.use(
+          this.partsPath,
+          "read",
+          (handle) => readFully(handle, this.partsPath, from, bytes),
+        );
+        await this.#files.use(
+          path,
+          "write",
+          (handle) => writeFully(handle, path, from - file.offset, bytes),
+        );
+      }
+      this.#inParts[i] = 0;
+    }
+    if (!this.#inParts.includes(1)) {
+      await this.#files.forget(this.partsPath);
+      await Deno.remove(this.partsPath).catch(() => {});
+    }
   }
 
   /**
@@ -171,7 +290,7 @@ export class TorrentStorage {
   async prepare(): Promise<void> {
     const folders = new Set<string>();
     for (let i = 0; i < this.info.files.length; i++) {
-      if (!this.info.files[i].padding) folders.add(dirname(this.paths[i]));
+      if (!this.info.files[i].padding && !this.#inParts[i]) folders.add(dirname(this.paths[i]));
     }
     for (const folder of folders) {
       try {
@@ -182,7 +301,7 @@ export class TorrentStorage {
     }
     for (let i = 0; i < this.info.files.length; i++) {
       const file = this.info.files[i];
-      if (file.padding || file.length !== 0) continue;
+      if (file.padding || file.length !== 0 || this.#inParts[i]) continue;
       const path = this.paths[i];
       try {
         const handle = await Deno.open(path, { write: true, create: true });
@@ -212,14 +331,11 @@ export class TorrentStorage {
     }
     const spans = fileSpans(this.info.files, index * this.info.pieceLength, size);
     await Promise.all(spans.map((span) => {
-      if (this.info.files[span.fileIndex].padding) return undefined;
-      const path = this.paths[span.fileIndex];
+      const file = this.info.files[span.fileIndex];
+      if (file.padding) return undefined;
       const chunk = data.subarray(span.rangeOffset, span.rangeOffset + span.length);
-      return this.#files.use(
-        path,
-        "write",
-        (file) => writeFully(file, path, span.fileOffset, chunk),
-      );
+      const [path, position] = this.#locate(span.fileIndex, span.fileOffset);
+      return this.#files.use(path, "write", (handle) => writeFully(handle, path, position, chunk));
     }));
   }
 
@@ -258,14 +374,38 @@ export class TorrentStorage {
         if (into) target.fill(0);
         return undefined;
       }
-      const path = this.paths[span.fileIndex];
-      return this.#files.use(
-        path,
-        "read",
-        (file) => readFully(file, path, span.fileOffset, target),
-      );
+      const [path, position] = this.#locate(span.fileIndex, span.fileOffset);
+      return this.#files.use(path, "read", (handle) => readFully(handle, path, position, target));
     }));
     return out;
+  }
+
+  /** Where a file's byte lives: the file itself, or the parts file at its torrent offset. */
+  #locate(fileIndex: number, fileOffset: number): [path: string, position: number] {
+    if (!this.#inParts[fileIndex]) return [this.paths[fileIndex], fileOffset];
+    return [this.partsPath, this.info.files[fileIndex].offset + fileOffset];
+  }
+
+  /**
+   * Reads bytes of the torrent's concatenated data, across pieces and files.
+   * @param offset Offset in the torrent's data.
+   * @param into Where to put them (its length is how many).
+   * @returns `into`.
+   * @throws {RangeError} If the range is outside the torrent.
+   * @throws {StorageError} As {@linkcode TorrentStorage.readBlock}.
+   */
+  async readRange(offset: number, into: Uint8Array): Promise<Uint8Array> {
+    const { pieceLength } = this.info;
+    let done = 0;
+    while (done < into.length) {
+      const at = offset + done;
+      const index = Math.floor(at / pieceLength);
+      const begin = at - index * pieceLength;
+      const length = Math.min(into.length - done, pieceLength - begin);
+      await this.readBlock(index, begin, length, into.subarray(done, done + length));
+      done += length;
+    }
+    return into;
   }
 
   /**
@@ -286,8 +426,16 @@ export class TorrentStorage {
    * @throws {StorageError} On a disk error other than "not found".
    */
   fileSizes(): Promise<(number | undefined)[]> {
+    const partsSize = this.#inParts.includes(1) ? sizeOf(this.partsPath) : undefined;
     return Promise.all(this.info.files.map(async (file, i) => {
       if (file.padding) return file.length;
+      if (this.#inParts[i]) {
+        // Bytes in the parts file sit at their torrent offset: what it holds of this file.
+        const size = await partsSize;
+        return size === undefined
+          ? undefined
+          : Math.min(file.length, Math.max(0, size - file.offset));
+      }
       try {
         const stat = await Deno.stat(this.paths[i]);
         return stat.isFile ? stat.size : undefined;

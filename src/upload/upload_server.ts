@@ -3,6 +3,7 @@ import { pieceSize } from "../metainfo/geometry.ts";
 import type { TorrentInfo } from "../metainfo/types.ts";
 import type { RateLimiter } from "../peer/rate_limiter.ts";
 import type { BlockRequest } from "../scheduler/piece_scheduler.ts";
+import type { MemoryBudget } from "../scheduler/memory_budget.ts";
 import type { Notifier } from "../scheduler/notifier.ts";
 import type { TorrentStorage } from "../storage/torrent_storage.ts";
 import type { HandshakeExtensions } from "../wire/handshake.ts";
@@ -48,6 +49,8 @@ export interface UploadServerInit {
   readonly have: Bitfield;
   /** The upload rate limit. */
   readonly limit: RateLimiter;
+  /** The client's memory budget: cached pieces draw from it (none are cached when it is full). */
+  readonly budget?: MemoryBudget;
   /** Called with the bytes of each batch once it is handed to the socket. */
   readonly onSent: (peer: UploadPeer, bytes: number) => void;
 }
@@ -60,7 +63,7 @@ export interface UploadServerInit {
  */
 export class UploadServer {
   readonly #init: UploadServerInit;
-  readonly #cache = new Map<number, Promise<Uint8Array>>();
+  readonly #cache = new Map<number, { data: Promise<Uint8Array>; bytes: number }>();
 
   /**
    * Makes the server.
@@ -136,7 +139,15 @@ export class UploadServer {
    * @param index The piece.
    */
   forgetPiece(index: number): void {
+    const cached = this.#cache.get(index);
+    if (!cached) return;
     this.#cache.delete(index);
+    this.#init.budget?.release(cached.bytes, "cache");
+  }
+
+  /** Empties the read cache (its bytes go back to the memory budget). */
+  dispose(): void {
+    for (const index of [...this.#cache.keys()]) this.forgetPiece(index);
   }
 
   /**
@@ -188,21 +199,26 @@ export class UploadServer {
 
   /** Reads a block for upload, through a small cache of whole pieces. */
   async #readBlock(request: BlockRequest): Promise<Uint8Array> {
-    const { info, storage } = this.#init;
-    if (pieceSize(info, request.index) > MAX_CACHED_PIECE_BYTES) {
-      return storage.readBlock(request.index, request.begin, request.length);
-    }
-    let piece = this.#cache.get(request.index);
-    if (!piece) {
-      piece = storage.readPiece(request.index);
-      this.#cache.set(request.index, piece);
-      piece.catch(() => this.#cache.delete(request.index));
-      if (this.#cache.size > UPLOAD_CACHE_PIECES) {
-        const oldest = this.#cache.keys().next().value;
-        if (oldest !== undefined) this.#cache.delete(oldest);
+    const { info, storage, budget } = this.#init;
+    const size = pieceSize(info, request.index);
+    let cached = this.#cache.get(request.index);
+    if (!cached) {
+      if (size > MAX_CACHED_PIECE_BYTES) {
+        return storage.readBlock(request.index, request.begin, request.length);
       }
+      if (this.#cache.size >= UPLOAD_CACHE_PIECES) {
+        const oldest = this.#cache.keys().next().value;
+        if (oldest !== undefined) this.forgetPiece(oldest);
+      }
+      if (budget && !budget.tryReserve(size, "cache")) {
+        return storage.readBlock(request.index, request.begin, request.length);
+      }
+      const data = storage.readPiece(request.index);
+      cached = { data, bytes: budget ? size : 0 };
+      this.#cache.set(request.index, cached);
+      data.catch(() => this.forgetPiece(request.index));
     }
-    const data = await piece;
+    const data = await cached.data;
     return data.subarray(request.begin, request.begin + request.length);
   }
 }

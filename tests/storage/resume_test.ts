@@ -108,7 +108,7 @@ Deno.test("loadResume() ignores corrupt or mismatched resume files without throw
       good.subarray(0, good.length - 1),
       new TextEncoder().encode("this is not bencode"),
       encodeBencode([1, 2, 3]),
-      variant("version", 2),
+      variant("version", 3), // a later format
       variant("info-hash", new Uint8Array(20)),
       variant("piece-count", fixture.info.pieceCount + 1),
       variant("bitfield", new Uint8Array(2)), // wrong length
