@@ -55,7 +55,7 @@ export interface MetadataProgress {
   readonly received: number;
   /** The size being fetched, or `undefined` before any usable peer. */
   readonly total: number | undefined;
-  /** Peers added and not backed off for a hash failure. */
+  /** Peers added and not backed off for a hash failure (as of the latest time passed in). */
   readonly peers: number;
 }
 
@@ -197,7 +197,7 @@ export class MetadataFetcher {
   /** Bytes received, the size being fetched and the usable peers. */
   get progress(): MetadataProgress {
     let peers = 0;
-    for (const key of this.#peers.keys()) if (!this.#penalties.has(key)) peers++;
+    for (const key of this.#peers.keys()) if (!this.#isPenalised(key, this.#nowMs)) peers++;
     const total = this.#done?.length ?? this.#size;
     return { received: this.#done?.length ?? this.#receivedBytes, total, peers };
   }

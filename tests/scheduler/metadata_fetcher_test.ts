@@ -376,3 +376,17 @@ Deno.test("MetadataFetcher honours maxInFlightPerPeer", () => {
   fetcher.addPeer("a", info.length, 0);
   deepStrictEqual(fetcher.nextRequests("a", 0), [0, 1, 2, 3]);
 });
+
+Deno.test("MetadataFetcher asks a penalised peer again once its hash-failure back-off ends", () => {
+  const info = randomBytes(100, 18);
+  const fetcher = new MetadataFetcher(sha1(info), { hashFailBackoffMs: 1000 });
+  fetcher.addPeer("p", info.length, 0);
+  deepStrictEqual(fetcher.nextRequests("p", 0), [0]);
+  deepStrictEqual(fetcher.onData("p", 0, 100, new Uint8Array(100), 5).hashFailed, ["p"]);
+  strictEqual(fetcher.progress.peers, 0);
+  strictEqual(fetcher.nextWakeMs(5), 1005);
+  deepStrictEqual(fetcher.nextRequests("p", 1004), []);
+  deepStrictEqual(fetcher.nextRequests("p", 1005), [0]);
+  strictEqual(fetcher.progress.peers, 1);
+  deepStrictEqual(fetcher.onData("p", 0, 100, info, 1010).done, info);
+});
