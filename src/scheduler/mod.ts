@@ -33,3 +33,16 @@ export {
   PRIORITY_NOW,
   PRIORITY_SKIP,
 } from "./piece_priorities.ts";
+export {
+  MAX_METADATA_BYTES,
+  METADATA_HASH_FAIL_BACKOFF_MS,
+  METADATA_MAX_IN_FLIGHT_PER_PEER,
+  METADATA_MAX_REJECTS,
+  METADATA_REJECT_BACKOFF_MS,
+  METADATA_REQUEST_TIMEOUT_MS,
+  METADATA_RETRY_AFTER_MS,
+  type MetadataDataOutcome,
+  MetadataFetcher,
+  type MetadataFetcherOptions,
+  type MetadataProgress,
+} from "./metadata_fetcher.ts";
