@@ -40,6 +40,39 @@ export class Sha1 {
   #done = false;
 
   /**
+   * Continues a hash from an intermediate state, e.g. once the whole blocks of a message were
+   * hashed elsewhere (the SIMD kernel of `Sha1Batch` hashes them four messages at a time): the
+   * next `update` goes on from byte `hashedBytes` of the message.
+   * @param state The five chaining words H0..H4 after `hashedBytes` bytes (signed or unsigned).
+   * @param hashedBytes How many bytes `state` covers: a multiple of 64.
+   * @returns A hash that continues from `state`.
+   * @throws {RangeError} If `state` does not hold 5 words or `hashedBytes` is not a
+   *   non-negative multiple of 64.
+   * @example
+   * ```ts
+   * import { encodeHex, Sha1 } from "@shoal/shoal";
+   * import { strictEqual } from "node:assert/strict";
+   * const initial = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
+   * const h = Sha1.fromState(initial, 0).update(new TextEncoder().encode("abc"));
+   * strictEqual(encodeHex(h.digest()), "a9993e364706816aba3e25717850c26c9cd0d89d");
+   * ```
+   */
+  static fromState(state: ArrayLike<number>, hashedBytes: number): Sha1 {
+    if (state.length !== 5) {
+      throw new RangeError(`Cannot resume SHA-1: state has ${state.length} words, not 5`);
+    }
+    if (!Number.isSafeInteger(hashedBytes) || hashedBytes < 0 || hashedBytes % BLOCK_BYTES) {
+      throw new RangeError(
+        `Cannot resume SHA-1: ${hashedBytes} hashed bytes is not a whole number of blocks`,
+      );
+    }
+    const hash = new Sha1();
+    for (let k = 0; k < 5; k++) hash.#state[k] = state[k];
+    hash.#totalBytes = hashedBytes;
+    return hash;
+  }
+
+  /**
    * Adds bytes to the hash. The bytes are read during the call and not kept.
    * @param data More input (any view, including subarrays and shared memory).
    * @returns This hash, for chaining.
