@@ -174,7 +174,9 @@ class KernelBody {
  * strictEqual(WebAssembly.validate(generateSha1SimdModule()), true);
  * ```
  */
-export function generateSha1SimdModule(options: Sha1SimdModuleOptions = {}): Uint8Array {
+export function generateSha1SimdModule(
+  options: Sha1SimdModuleOptions = {},
+): Uint8Array<ArrayBuffer> {
   const relaxed = options.relaxed ?? false;
   const f = new KernelBody();
   const [p0, n] = [0, 4];

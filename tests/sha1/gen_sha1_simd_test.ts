@@ -23,10 +23,10 @@ Deno.test("gen_sha1_simd.ts reproduces the checked-in sha1_simd_wasm.ts exactly"
 });
 
 /** Runs one kernel module raw: four messages of `blocks` whole blocks, padded by hand. */
-function runKernel(bytes: Uint8Array, messages: Uint8Array[]): string[] {
+function runKernel(bytes: Uint8Array<ArrayBuffer>, messages: Uint8Array[]): string[] {
   const memory = new WebAssembly.Memory({ initial: 4 });
   const instance = new WebAssembly.Instance(
-    new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>),
+    new WebAssembly.Module(bytes),
     {
       env: { memory },
     },
