@@ -250,22 +250,15 @@ export function generateSha1SimdModule(
   f.op(OP.end);
 
   const body = [...f.localDeclarations, ...f.code];
+  // (i32, i32, i32, i32, i32) -> ()
+  const blocksType = [0x60, ...vector([0, 1, 2, 3, 4].map(() => [TYPE_I32])), ...vector([])];
   const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(
-      1,
-      vector([[
-        0x60,
-        ...vector([[TYPE_I32], [TYPE_I32], [TYPE_I32], [TYPE_I32], [
-          TYPE_I32,
-        ]]),
-        0,
-      ]]),
-    ),
-    ...section(2, vector([[...name("env"), ...name("memory"), 0x02, 0x00, 0x01]])),
-    ...section(3, vector([[0]])),
-    ...section(7, vector([[...name("blocks"), 0x00, 0]])),
-    ...section(10, vector([[...unsignedLeb(body.length), ...body]])),
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
+    ...section(1, vector([blocksType])), // types
+    ...section(2, vector([[...name("env"), ...name("memory"), 0x02, 0x00, 0x01]])), // memory
+    ...section(3, vector([[0]])), // one function of type 0
+    ...section(7, vector([[...name("blocks"), 0x00, 0]])), // export function 0
+    ...section(10, vector([[...unsignedLeb(body.length), ...body]])), // its code
   ];
   return new Uint8Array(bytes);
 }
