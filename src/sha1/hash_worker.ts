@@ -1,16 +1,15 @@
-// Module Web Worker for HashPool: hashes the bytes it is sent with the hand-written SHA-1 and
-// sends the digest back together with the bytes' buffer (transferred back when it was
+// Module Web Worker for HashPool: hashes the batches of up to four byte strings it is sent on
+// the 4-lane SIMD SHA-1 (Sha1Batch; the JS SHA-1 where WebAssembly SIMD is missing) and sends
+// the digests back together with the bytes' buffers (transferred back when they were
 // transferred in, so the caller gets its memory back without a copy).
 //
 // `deno compile` cannot see this file through static imports: compile with
 // `--include src/sha1/hash_worker.ts`.
 
-import { sha1 } from "./sha1.ts";
+import { Sha1Batch } from "./sha1_batch.ts";
 
-/** A request from HashPool: hash `byteLength` bytes of `buffer` from `byteOffset`. */
-export interface HashRequest {
-  /** Job number, echoed in the reply. */
-  id: number;
+/** One byte string of a {@linkcode HashRequest}: `byteLength` bytes of `buffer` from `byteOffset`. */
+export interface HashItem {
   /** The memory holding the bytes; an ArrayBuffer is transferred, a SharedArrayBuffer shared. */
   buffer: ArrayBuffer | SharedArrayBuffer;
   /** Where the bytes start in `buffer`. */
@@ -19,20 +18,28 @@ export interface HashRequest {
   byteLength: number;
 }
 
-/** The worker's first message, sent once its module has loaded. */
+/** A request from HashPool: hash each of `items` (one to four, ideally of one length). */
+export interface HashRequest {
+  /** Batch number, echoed in the reply. */
+  id: number;
+  /** The byte strings. */
+  items: HashItem[];
+}
+
+/** The worker's first message, sent once its module has loaded (and its kernel warmed up). */
 export interface HashWorkerReady {
   /** Always `true`. */
   ready: true;
 }
 
-/** The worker's reply: the digest and the buffer that came with the request. */
+/** The worker's reply: a digest per item and the buffers that came with the request. */
 export interface HashResponse {
-  /** The request's job number. */
+  /** The request's batch number. */
   id: number;
-  /** The 20-byte SHA-1 digest. */
-  digest: Uint8Array;
-  /** The request's buffer, handed back. */
-  buffer: ArrayBuffer | SharedArrayBuffer;
+  /** The 20-byte SHA-1 digests, in item order. */
+  digests: Uint8Array[];
+  /** The items' buffers, handed back in item order. */
+  buffers: (ArrayBuffer | SharedArrayBuffer)[];
 }
 
 interface WorkerScope {
@@ -41,13 +48,20 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
+// Allocated (and warmed up) once, before the pool sends any bytes.
+const batch = new Sha1Batch();
 
 scope.onmessage = (event: MessageEvent<HashRequest>): void => {
-  const { id, buffer, byteOffset, byteLength } = event.data;
-  const digest = sha1(new Uint8Array(buffer, byteOffset, byteLength));
-  const transfer: Transferable[] = [digest.buffer as ArrayBuffer];
-  if (buffer instanceof ArrayBuffer) transfer.push(buffer);
-  scope.postMessage({ id, digest, buffer }, transfer);
+  const { id, items } = event.data;
+  const digests = batch.hashMany(
+    items.map(({ buffer, byteOffset, byteLength }) =>
+      new Uint8Array(buffer, byteOffset, byteLength)
+    ),
+  );
+  const buffers = items.map((item) => item.buffer);
+  const transfer = new Set<Transferable>(digests.map((digest) => digest.buffer as ArrayBuffer));
+  for (const buffer of buffers) if (buffer instanceof ArrayBuffer) transfer.add(buffer);
+  scope.postMessage({ id, digests, buffers }, [...transfer]);
 };
 
 // Tell the pool the module loaded: it sends no bytes before this, so none are lost if the

@@ -14,11 +14,26 @@ export interface PieceSource {
 
 /** Options for {@linkcode checkPieces}. */
 export interface CheckPiecesOptions {
-  /** SHA-1 of some bytes (e.g. a worker pool's `hash`, or `async (d) => sha1(d)`). */
-  hash: (data: Uint8Array) => Promise<Uint8Array>;
+  /**
+   * SHA-1 of some bytes (e.g. a worker pool's `hash`, or `async (d) => sha1(d)`). The pieces
+   * of a group are handed over in the same tick, so a `HashPool` hashes them together on one
+   * worker's SIMD kernel. Needed unless `hashMany` is given.
+   */
+  hash?: (data: Uint8Array) => Promise<Uint8Array>;
+  /**
+   * SHA-1 of up to four pieces at once, digests in the same order (e.g.
+   * `async (pieces) => sha1Many(pieces)` on this thread, or a `HashPool`'s `hashMany`). Used
+   * instead of `hash` when given.
+   */
+  hashMany?: (pieces: Uint8Array[]) => Promise<Uint8Array[]>;
   /** Stops the check; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Pieces read and hashed at once (this bounds memory). Default 2. */
+  /**
+   * Pieces read and hashed at once (this bounds memory), in groups of up to four (the lanes of
+   * the SIMD SHA-1). Default {@linkcode DEFAULT_CHECK_CONCURRENCY}: two groups of four, one
+   * read while the other is hashed; fewer for pieces over 8 MiB, so that at most 64 MiB are in
+   * flight.
+   */
   concurrency?: number;
   /** Called after each piece, skipped ones included, with the count done and the total. */
   onProgress?: (checked: number, total: number) => void;
@@ -26,19 +41,28 @@ export interface CheckPiecesOptions {
   only?: (index: number) => boolean;
 }
 
-/** Default for {@linkcode CheckPiecesOptions.concurrency}. */
-export const DEFAULT_CHECK_CONCURRENCY = 2;
+/** Default for {@linkcode CheckPiecesOptions.concurrency} (pieces up to 8 MiB). */
+export const DEFAULT_CHECK_CONCURRENCY = 8;
+
+/** Bytes of pieces in flight the default concurrency stays under, for big pieces. */
+const DEFAULT_CHECK_BYTES = 64 * 1024 * 1024;
+
+/** Pieces hashed together: the lanes of the SIMD SHA-1 (`SHA1_LANES`). */
+const GROUP_PIECES = 4;
 
 /**
  * Re-checks the data already on disk against the torrent's piece hashes (BEP 3). Pieces whose
  * files are missing or too short are skipped without reading, so a fresh download is checked
- * almost instantly; the others are read and hashed, at most `concurrency` at a time.
+ * almost instantly; the others are read in groups of up to four consecutive pieces, each
+ * group's pieces hashed together (at most `concurrency` pieces in flight).
  * @param info The torrent.
  * @param storage Where the data is (a `TorrentStorage`).
- * @param options `hash` (required), `signal`, `concurrency`, `onProgress`.
+ * @param options `hash` or `hashMany` (one is required), `signal`, `concurrency`, `onProgress`.
  * @returns The pieces whose data matches their hash.
  * @throws {StorageError} On a disk error other than missing data.
  * @throws {RangeError} If `concurrency` is not a positive integer.
+ * @throws {TypeError} If neither `hash` nor `hashMany` is given, or `hashMany` returns the
+ *   wrong number of digests.
  * @example
  * ```ts
  * import { checkPieces, sha1, TorrentStorage, type TorrentInfo } from "@shoal/shoal";
@@ -63,11 +87,19 @@ export async function checkPieces(
   storage: PieceSource,
   options: CheckPiecesOptions,
 ): Promise<Bitfield> {
-  const { hash, signal, onProgress } = options;
-  const concurrency = options.concurrency ?? DEFAULT_CHECK_CONCURRENCY;
+  const { hash, hashMany, signal, onProgress } = options;
+  const concurrency = options.concurrency ??
+    Math.max(
+      1,
+      Math.min(DEFAULT_CHECK_CONCURRENCY, Math.floor(DEFAULT_CHECK_BYTES / info.pieceLength)),
+    );
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
+  if (hash === undefined && hashMany === undefined) {
+    throw new TypeError("Cannot check pieces: neither hash nor hashMany was given");
+  }
+  const hashGroup = hashMany ?? ((pieces: Uint8Array[]) => Promise.all(pieces.map(hash!)));
   signal?.throwIfAborted();
   const sizes = await storage.fileSizes();
   const total = info.pieceCount;
@@ -80,43 +112,66 @@ export async function checkPieces(
       info.files[span.fileIndex].padding ||
       (sizes[span.fileIndex] ?? -1) >= span.fileOffset + span.length
     );
+  const read = async (index: number): Promise<Uint8Array | undefined> => {
+    try {
+      return await storage.readPiece(index);
+    } catch (error) {
+      if (error instanceof StorageError && error.code === "EMISSING") return undefined;
+      throw error;
+    }
+  };
 
   let next = 0;
   let checked = 0;
   let failed = false;
-  const worker = async (): Promise<void> => {
+  const done = (): void => {
+    checked++;
+    onProgress?.(checked, total);
+  };
+  const runner = async (capacity: number): Promise<void> => {
     while (!failed) {
       signal?.throwIfAborted();
-      const index = next++;
-      if (index >= total) return;
-      if (onDisk(index)) {
-        let data: Uint8Array | undefined;
-        try {
-          data = await storage.readPiece(index);
-        } catch (error) {
-          if (!(error instanceof StorageError && error.code === "EMISSING")) throw error;
-        }
-        if (data) {
-          const digest = await hash(data);
-          if (equalBytes(digest, info.pieceHashes.subarray(index * 20, index * 20 + 20))) {
-            have.set(index);
-          }
-        }
+      // Claim the next pieces on disk (skipping the others) and read them all at once.
+      const indices: number[] = [];
+      while (indices.length < capacity && next < total) {
+        const index = next++;
+        if (onDisk(index)) indices.push(index);
+        else done();
       }
-      checked++;
-      onProgress?.(checked, total);
+      if (indices.length === 0) return;
+      const reads = await Promise.allSettled(indices.map(read));
+      for (const result of reads) if (result.status === "rejected") throw result.reason;
+      const found = indices.filter((_, i) => (reads[i] as PromiseFulfilledResult<unknown>).value);
+      const pieces = reads.flatMap((r) =>
+        (r as PromiseFulfilledResult<Uint8Array | undefined>).value ?? []
+      );
+      const digests = pieces.length > 0 ? await hashGroup(pieces) : [];
+      if (digests.length !== pieces.length) {
+        throw new TypeError(
+          `Cannot check pieces: hashMany returned ${digests.length} digests for ${pieces.length} pieces`,
+        );
+      }
+      found.forEach((index, i) => {
+        if (equalBytes(digests[i], info.pieceHashes.subarray(index * 20, index * 20 + 20))) {
+          have.set(index);
+        }
+      });
+      for (let i = 0; i < indices.length; i++) done();
     }
   };
-  const workers = Array.from(
-    { length: Math.min(concurrency, Math.max(total, 1)) },
-    () =>
-      worker().catch((error) => {
-        failed = true;
-        throw error;
-      }),
+  // Groups of four, the last one smaller: e.g. 8 -> 4 + 4, 5 -> 4 + 1.
+  const capacities: number[] = [];
+  for (let left = Math.min(concurrency, Math.max(total, 1)); left > 0; left -= GROUP_PIECES) {
+    capacities.push(Math.min(GROUP_PIECES, left));
+  }
+  const runners = capacities.map((capacity) =>
+    runner(capacity).catch((error) => {
+      failed = true;
+      throw error;
+    })
   );
-  // Wait for every worker (none is left reading after we return), then report the first error.
-  const results = await Promise.allSettled(workers);
+  // Wait for every runner (none is left reading after we return), then report the first error.
+  const results = await Promise.allSettled(runners);
   for (const result of results) if (result.status === "rejected") throw result.reason;
   return have;
 }

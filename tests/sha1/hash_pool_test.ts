@@ -140,15 +140,17 @@ Deno.test("HashPool.close() twice is fine, and hashing after close rejects", asy
   await rejects(pool.verify(randomBytes(100), new Uint8Array(20)), /closed/);
 });
 
-Deno.test("HashPool rejects the job of a failing worker and replaces the worker", async () => {
+Deno.test("HashPool rejects the batches of a failing worker and replaces the worker", async () => {
   const sha1Url = new URL("../../src/sha1/sha1.ts", import.meta.url).href;
   const source = `
     import { sha1 } from ${JSON.stringify(sha1Url)};
     onmessage = (event) => {
-      const { id, buffer, byteOffset, byteLength } = event.data;
-      if (byteLength === 13) throw new Error("boom on 13 bytes");
-      const digest = sha1(new Uint8Array(buffer, byteOffset, byteLength));
-      postMessage({ id, digest, buffer }, [digest.buffer, buffer]);
+      const { id, items } = event.data;
+      if (items.some((item) => item.byteLength === 13)) throw new Error("boom on 13 bytes");
+      const views = items.map((i) => new Uint8Array(i.buffer, i.byteOffset, i.byteLength));
+      const digests = views.map((view) => sha1(view));
+      const buffers = items.map((item) => item.buffer);
+      postMessage({ id, digests, buffers }, [...digests.map((d) => d.buffer), ...buffers]);
     };
     postMessage({ ready: true });
   `;
@@ -170,25 +172,96 @@ Deno.test("HashPool rejects the job of a failing worker and replaces the worker"
       expectedSecond,
       "the replacement worker hashes the next job",
     );
-    // A job the broken worker held behind the failing one is rejected too (its bytes went
-    // with the worker), never left pending.
+    // The batch with the failing job is rejected whole, and so is the batch the broken worker
+    // held behind it (its bytes went with the worker): none is left pending.
     const outcomes = await Promise.allSettled([
-      pool.hash(randomBytes(13)),
-      pool.hash(randomBytes(20)),
-      pool.hash(randomBytes(40)),
+      pool.hashMany([13, 20, 30, 40].map(randomBytes)),
+      pool.hashMany([50, 60, 70, 80].map(randomBytes)),
     ]);
-    strictEqual(outcomes[0].status, "rejected");
+    deepStrictEqual(outcomes.map((o) => o.status), ["rejected", "rejected"]);
     for (const outcome of outcomes) {
       if (outcome.status === "rejected") ok(outcome.reason instanceof Error);
     }
-    strictEqual(outcomes[2].status, "fulfilled", "a later job runs on a new worker");
     strictEqual(pool.size, 1);
-    const last = randomBytes(30);
-    const expectedLast = nodeSha1(last);
-    strictEqual(encodeHex((await pool.hash(last)).digest), expectedLast);
+    const last = [30, 31, 32].map(randomBytes);
+    const expectedLast = last.map(nodeSha1);
+    deepStrictEqual(
+      (await pool.hashMany(last)).map((r) => encodeHex(r.digest)),
+      expectedLast,
+      "a later batch runs on a new worker",
+    );
   } finally {
     URL.revokeObjectURL(workerUrl);
   }
+});
+
+/** A worker whose "digest" says how many items came in its batch (first byte). */
+function batchSizeWorkerUrl(): string {
+  const source = `
+    onmessage = (event) => {
+      const { id, items } = event.data;
+      const digests = items.map(() => new Uint8Array(20).fill(items.length));
+      const buffers = items.map((item) => item.buffer);
+      postMessage({ id, digests, buffers }, [...digests.map((d) => d.buffer), ...buffers]);
+    };
+    postMessage({ ready: true });
+  `;
+  return URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+}
+
+Deno.test("HashPool sends jobs queued together in batches of up to four, a lone job alone", async () => {
+  const workerUrl = batchSizeWorkerUrl();
+  try {
+    await using pool = new HashPool({ size: 1, workerUrl });
+    const sizes = (results: { digest: Uint8Array }[]) => results.map((r) => r.digest[0]);
+    deepStrictEqual(sizes(await pool.hashMany([1, 2, 3, 4].map(randomBytes))), [4, 4, 4, 4]);
+    deepStrictEqual(sizes(await pool.hashMany([1, 2, 3, 4, 5, 6].map(randomBytes))), [
+      4,
+      4,
+      4,
+      4,
+      2,
+      2,
+    ]);
+    // Separate hash() calls in one tick keep each other company too.
+    const three = await Promise.all([1, 2, 3].map((n) => pool.hash(randomBytes(n))));
+    deepStrictEqual(sizes(three), [3, 3, 3]);
+    // A lone job does not wait for ever.
+    deepStrictEqual(sizes([await pool.hash(randomBytes(7))]), [1]);
+    strictEqual(pool.queued, 0);
+  } finally {
+    URL.revokeObjectURL(workerUrl);
+  }
+});
+
+Deno.test("HashPool.hashMany() hashes like node:crypto, in order, on workers and without", async () => {
+  for (const size of [2, 0]) {
+    await using pool = new HashPool({ size });
+    const inputs = [
+      ...Array.from({ length: 9 }, () => randomBytes(256 * 1024)),
+      randomBytes(1000),
+      randomBytes(300_001).subarray(1),
+      randomBytes(0),
+    ];
+    const expected = inputs.map(nodeSha1);
+    const results = await pool.hashMany(inputs);
+    deepStrictEqual(results.map((r) => encodeHex(r.digest)), expected, `size ${size}`);
+    deepStrictEqual(results.map((r) => nodeSha1(r.data)), expected, "the bytes came back");
+    strictEqual(pool.startError, undefined);
+  }
+});
+
+Deno.test("HashPool.hashMany() with a detached input rejects and queues nothing", async () => {
+  await using pool = new HashPool({ size: 1 });
+  const detached = randomBytes(64);
+  await pool.hash(detached);
+  const fine = randomBytes(64);
+  await rejects(pool.hashMany([fine, detached]), { name: "TypeError", message: /detached/ });
+  strictEqual(pool.queued, 0);
+  strictEqual(fine.byteLength, 64, "the good input was not taken");
+  strictEqual((await pool.hashMany([fine])).length, 1);
+  pool.close();
+  await rejects(pool.hashMany([randomBytes(64)]), /closed/);
 });
 
 Deno.test("HashPool falls back to the main thread when its worker cannot start", async () => {

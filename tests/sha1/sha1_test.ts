@@ -117,3 +117,58 @@ Deno.test("Sha1 does not modify its input", () => {
   new Sha1().update(data).digest();
   deepStrictEqual(data, copy);
 });
+
+/** Textbook SHA-1 compression (FIPS 180-4 6.1.2), independent of sha1.ts: the state after `data`. */
+function referenceState(data: Uint8Array): number[] {
+  const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const w = new Array<number>(80);
+  const rotl = (x: number, n: number) => (x << n) | (x >>> (32 - n));
+  for (let p = 0; p < data.length; p += 64) {
+    for (let t = 0; t < 80; t++) {
+      w[t] = t < 16
+        ? view.getInt32(p + 4 * t)
+        : rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    }
+    let [a, b, c, d, e] = h;
+    for (let t = 0; t < 80; t++) {
+      const f = t < 20
+        ? (b & c) | (~b & d)
+        : t < 40 || t >= 60
+        ? b ^ c ^ d
+        : (b & c) | (b & d) | (c & d);
+      const k = [0x5a827999, 0x6ed9eba1, 0x8f1bbcdc, 0xca62c1d6][Math.floor(t / 20)];
+      const next = (rotl(a, 5) + f + e + k + w[t]) | 0;
+      [e, d, c, b, a] = [d, c, rotl(b, 30), a, next];
+    }
+    [a, b, c, d, e].forEach((v, i) => h[i] = (h[i] + v) >>> 0);
+  }
+  return h;
+}
+
+Deno.test("Sha1.fromState() continues a hash from the state after whole blocks", () => {
+  const data = pseudoRandomBytes(5000, 13);
+  for (const blocks of [0, 1, 2, 7, 77]) {
+    const state = referenceState(data.subarray(0, blocks * 64));
+    for (const length of [blocks * 64, blocks * 64 + 1, blocks * 64 + 55, blocks * 64 + 64, 5000]) {
+      const whole = data.subarray(0, length);
+      const h = Sha1.fromState(state, blocks * 64).update(whole.subarray(blocks * 64));
+      strictEqual(encodeHex(h.digest()), nodeSha1(whole), `blocks ${blocks} length ${length}`);
+    }
+  }
+  // Signed words work as well as unsigned ones.
+  const signed = Int32Array.from(referenceState(data.subarray(0, 128)));
+  strictEqual(
+    encodeHex(Sha1.fromState(signed, 128).update(data.subarray(128, 300)).digest()),
+    nodeSha1(data.subarray(0, 300)),
+  );
+});
+
+Deno.test("Sha1.fromState() rejects a bad state or a partial block count with RangeError", () => {
+  const state = [1, 2, 3, 4, 5];
+  throws(() => Sha1.fromState([1, 2, 3, 4], 0), { name: "RangeError", message: /4 words/ });
+  throws(() => Sha1.fromState(new Int32Array(6), 0), RangeError);
+  for (const bytes of [-64, 1, 63, 65, 0.5, NaN, 2 ** 60]) {
+    throws(() => Sha1.fromState(state, bytes), { name: "RangeError", message: /whole number/ });
+  }
+});

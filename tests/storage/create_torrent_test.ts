@@ -146,6 +146,39 @@ Deno.test("createTorrent() stops when its signal aborts", async () => {
   });
 });
 
+Deno.test("createTorrent() hashes pieces four at a time across files, the last group and piece short", async () => {
+  await withTempDir(async (dir) => {
+    const root = `${dir}/tree`;
+    await Deno.mkdir(root);
+    // 3 files, 11 pieces of 5000 bytes (the last one 1234): groups of 4, 4 and 3.
+    const parts = [pattern(17_000, 1), pattern(1, 2), pattern(51_234 - 17_001, 3)];
+    for (const [i, part] of parts.entries()) await Deno.writeFile(`${root}/${i}.bin`, part);
+    const data = concatBytes(parts);
+    strictEqual(data.length, 51_234);
+    const progress: number[] = [];
+    const t = parseTorrent(
+      await createTorrent(root, { pieceLength: 5000, onProgress: (n) => progress.push(n) }),
+    );
+    strictEqual(t.pieceCount, 11);
+    ok(equalBytes(t.pieceHashes, pieceHashesOf(data, 5000)));
+    deepStrictEqual(progress, [...Array(11).keys()].map((i) => Math.min(51_234, (i + 1) * 5000)));
+  });
+});
+
+Deno.test("createTorrent() copies pieces over 16 MiB into the SIMD lanes instead (same hashes)", async () => {
+  await withTempDir(async (dir) => {
+    const data = new Uint8Array(40 * 1024 * 1024);
+    for (let at = 0; at < data.length; at += 65536) {
+      crypto.getRandomValues(data.subarray(at, at + 65536));
+    }
+    await Deno.writeFile(`${dir}/big.bin`, data);
+    const pieceLength = 17 * 1024 * 1024;
+    const t = parseTorrent(await createTorrent(`${dir}/big.bin`, { pieceLength }));
+    strictEqual(t.pieceCount, 3);
+    ok(equalBytes(t.pieceHashes, pieceHashesOf(data, pieceLength)));
+  });
+});
+
 const INTEROP_FILES = [
   { path: "tree/a.bin", size: 300_000 },
   { path: "tree/empty", size: 0 },
