@@ -227,6 +227,7 @@ export class PeerHandler {
       } catch (error) {
         return describe(error);
       }
+      peer.clientName = handshake.v?.slice(0, 64);
       if (handshake.reqq !== undefined) {
         peer.maxRequests = Math.max(1, handshake.reqq);
         peer.queueDepth = Math.min(peer.queueDepth, peer.maxRequests);

@@ -70,6 +70,8 @@ export class SwarmPeer implements PipelinePeer {
   snubbed = false;
   /** The peer's message id for ut_pex (BEP 11), once its extension handshake named one. */
   pexId: number | undefined;
+  /** Its client name and version, from its extension handshake (`v`). */
+  clientName: string | undefined;
   /** The port it listens on, from its extension handshake (`p`). */
   listenPort: number | undefined;
   /** Most requests it accepts queued (`reqq`); our pipeline never goes deeper. */

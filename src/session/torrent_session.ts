@@ -139,6 +139,11 @@ export class TorrentSession {
     return this.#parts?.scheduler.finished ?? false;
   }
 
+  /** `true` once the session is stopping (it takes no more changes). */
+  get closing(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
   /** `true` while paused (no peers, no trackers). */
   get paused(): boolean {
     return this.#activity.paused;
@@ -183,10 +188,15 @@ export class TorrentSession {
     }
     this.#filePriorities = priorities.slice();
     const parts = this.#parts;
-    if (!parts) return;
-    await parts.storage.select(priorities, parts.scheduler.have);
+    if (!parts || this.closing) return; // the next session applies them when it opens
+    try {
+      await parts.storage.select(priorities, parts.scheduler.have);
+    } catch (error) {
+      if (this.closing) return; // stopped meanwhile: the next open moves the bytes
+      throw error;
+    }
     parts.filePriorities = priorities.slice();
-    this.#applyPriorities(parts);
+    this.#completion.applySelection(parts, this.metainfo, this.#sequential, this.#activity.active);
   }
 
   /**
@@ -195,7 +205,9 @@ export class TorrentSession {
    */
   setSequential(on: boolean): void {
     this.#sequential = on;
-    if (this.#parts) this.#applyPriorities(this.#parts);
+    if (this.#parts) {
+      this.#completion.applySelection(this.#parts, this.metainfo, on, this.#activity.active);
+    }
   }
 
   /**
@@ -316,10 +328,6 @@ export class TorrentSession {
       onVerified: (piece) => this.#completion.pieceVerified(this.#parts!, piece),
     });
     return this.#parts;
-  }
-
-  #applyPriorities(parts: Parts): void {
-    this.#completion.applySelection(parts, this.metainfo, this.#sequential, this.#activity.active);
   }
 
   #spawn(task: Promise<unknown>): void {

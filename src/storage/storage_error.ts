@@ -1,5 +1,5 @@
 /** What a storage operation was doing when it failed; used in error messages. */
-export type StorageAction = "reading" | "writing" | "opening" | "creating" | "syncing";
+export type StorageAction = "reading" | "writing" | "opening" | "creating" | "syncing" | "deleting";
 
 /**
  * A disk problem while storing or reading torrent data, as one clear line naming the path.
