@@ -16,7 +16,13 @@ import type { AnnounceResult, DhtNodeOptions, DhtStats } from "./dht_types.ts";
 import { ExternalAddressVotes } from "./external_address_votes.ts";
 import { FloodGuard } from "./flood_guard.ts";
 import { type LookupOutcome, type LookupQuery, runLookup } from "./iterative_lookup.ts";
-import { decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery } from "./krpc.ts";
+import {
+  decodeKrpc,
+  encodeKrpc,
+  type KrpcMessage,
+  type KrpcQuery,
+  type KrpcQueryBody,
+} from "./krpc.ts";
 import { KrpcError } from "./krpc_error.ts";
 import { type KrpcReply, KrpcTransactions } from "./krpc_transactions.ts";
 import type { LookupContact } from "./lookup.ts";
@@ -38,10 +44,6 @@ const MAX_RECENT_PINGS = 256;
 const MAX_PEERS_PER_LOOKUP = 10_000;
 
 type Family = 4 | 6;
-/** A query before it gets a transaction id. */
-type OutgoingQuery = KrpcQuery extends infer Q
-  ? Q extends KrpcQuery ? Omit<Q, "transactionId"> : never
-  : never;
 
 /**
  * A DHT node (BEP 5 with BEP 32 IPv6, BEP 42 ids and BEP 43 read-only mode) on one UDP socket:
@@ -65,7 +67,8 @@ export class DhtNode implements AsyncDisposable {
   #fixedId: boolean;
   #ownId: Uint8Array;
   #tables = new Map<Family, RoutingTable>();
-  #tokens = new DhtTokens(Date.now());
+  #now: () => number;
+  #tokens: DhtTokens;
   #peers = new PeerStore();
   #flood = new FloodGuard();
   #pacer: QueryPacer;
@@ -76,7 +79,7 @@ export class DhtNode implements AsyncDisposable {
   #bootstrapping: Promise<number> | undefined;
   #recentPings = new Set<string>();
   #stateFile: string | undefined;
-  #lastSave = Date.now();
+  #lastSave: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abort = new AbortController();
   #closing: Promise<void> | undefined;
@@ -91,12 +94,15 @@ export class DhtNode implements AsyncDisposable {
     saved: { nodeId: Uint8Array; nodes: DhtContact[] } | undefined,
   ) {
     this.#socket = socket;
+    this.#now = options.now ?? Date.now;
+    this.#tokens = new DhtTokens(this.#now());
+    this.#lastSave = this.#now();
     this.#readOnly = options.readOnly ?? false;
     this.#fixedId = options.nodeId !== undefined;
     this.#ownId = (options.nodeId ?? saved?.nodeId ?? randomNodeId()).slice();
     this.#stateFile = options.stateFile;
     this.#pacer = new QueryPacer(options.maxQueriesPerSecond ?? DEFAULT_MAX_QUERIES_PER_SECOND);
-    const now = Date.now();
+    const now = this.#now();
     const host = options.host ?? "0.0.0.0";
     if (socket.family === 4 || canonicalHost(host) === "::") {
       this.#tables.set(4, new RoutingTable(this.#ownId, now));
@@ -196,8 +202,8 @@ export class DhtNode implements AsyncDisposable {
   }
 
   /**
-   * Finds peers of a torrent: an iterative `get_peers` lookup in each table, yielding peers as
-   * replies bring them, each address once.
+   * Finds peers of a torrent: the peers announced to this node first, then an iterative
+   * `get_peers` lookup in each table, yielding peers as replies bring them, each address once.
    * @param infoHash The 20-byte info hash.
    * @param options `signal` stops the lookup (the iteration then throws its reason).
    * @returns The peers' TCP endpoints.
@@ -220,7 +226,7 @@ export class DhtNode implements AsyncDisposable {
       wake = undefined;
       w?.();
     };
-    const collect = this.#peerCollector((peer) => {
+    const collect = this.#peerCollector(infoHash, (peer) => {
       queue.push(peer);
       notify();
     });
@@ -274,7 +280,7 @@ export class DhtNode implements AsyncDisposable {
       [this.#abort.signal, options.signal].filter((s) => s !== undefined),
     );
     const peers: DhtAddress[] = [];
-    const collect = this.#peerCollector((peer) => peers.push(peer));
+    const collect = this.#peerCollector(infoHash, (peer) => peers.push(peer));
     const outcomes = await Promise.all(
       [...this.#tables.keys()].map((f) => this.#lookup(infoHash, "get_peers", f, collect, signal)),
     );
@@ -307,7 +313,7 @@ export class DhtNode implements AsyncDisposable {
     const agreed = this.#votes.vote(ip, source);
     if (agreed === undefined || this.#fixedId || isLocalAddress(agreed)) return;
     if (isSecureNodeId(this.#ownId, agreed)) return;
-    const now = Date.now();
+    const now = this.#now();
     this.#ownId = secureNodeId(agreed);
     for (const [family, table] of this.#tables) {
       this.#tables.set(family, table.withOwnId(this.#ownId, now));
@@ -319,7 +325,7 @@ export class DhtNode implements AsyncDisposable {
    * @returns The stats.
    */
   stats(): DhtStats {
-    const now = Date.now();
+    const now = this.#now();
     return {
       ipv4: this.#tables.get(4)?.counts(now),
       ipv6: this.#tables.get(6)?.counts(now),
@@ -365,11 +371,13 @@ export class DhtNode implements AsyncDisposable {
     return n;
   }
 
+  /** Deduplicates and checks peers for one lookup; starts with those announced to us. */
   #peerCollector(
+    infoHash: Uint8Array,
     emit: (peer: DhtAddress) => void,
-  ): (peers: readonly DhtAddress[], from: DhtAddress) => void {
+  ): (peers: readonly DhtAddress[], from?: DhtAddress) => void {
     const seen = new Set<string>();
-    return (peers, from) => {
+    const collect = (peers: readonly DhtAddress[], from?: DhtAddress): void => {
       for (const peer of peers) {
         const key = addressKey(peer);
         if (seen.has(key) || seen.size >= MAX_PEERS_PER_LOOKUP) continue;
@@ -378,12 +386,16 @@ export class DhtNode implements AsyncDisposable {
         emit({ host: canonicalHost(peer.host), port: peer.port });
       }
     };
+    for (const family of this.#tables.keys()) {
+      collect(this.#peers.get(infoHash, family, this.#now()));
+    }
+    return collect;
   }
 
   /** Seeds of a lookup: the closest table nodes, plus the bootstrap nodes while the table is small. */
   async #seeds(target: Uint8Array, family: Family): Promise<LookupContact[]> {
     const table = this.#tables.get(family)!;
-    const seeds: LookupContact[] = table.closest(target, BUCKET_SIZE * 2, Date.now());
+    const seeds: LookupContact[] = table.closest(target, BUCKET_SIZE * 2, this.#now());
     if (table.size < BUCKET_SIZE) {
       this.#bootstrapNodes ??= resolveBootstrapNodes(
         this.#bootstrapEntries,
@@ -409,7 +421,7 @@ export class DhtNode implements AsyncDisposable {
       ? ["n4", "n6"] as ("n4" | "n6")[]
       : undefined;
     const query: LookupQuery = async (contact, slow) => {
-      const message: OutgoingQuery = method === "find_node"
+      const message: KrpcQueryBody = method === "find_node"
         ? { type: "find_node", id: this.#ownId, target, ...(want ? { want } : {}) }
         : { type: "get_peers", id: this.#ownId, infoHash: target };
       const reply = await this.#request(contact, message, slow, contact.id);
@@ -433,7 +445,7 @@ export class DhtNode implements AsyncDisposable {
   /** Sends a query (paced, with a transaction id) and updates the table from the outcome. */
   async #request(
     to: DhtAddress,
-    query: OutgoingQuery,
+    query: KrpcQueryBody,
     onSlow?: () => void,
     expectedId?: Uint8Array,
   ): Promise<KrpcReply | undefined> {
@@ -453,7 +465,7 @@ export class DhtNode implements AsyncDisposable {
     const reply = await started.reply;
     const table = this.#tables.get(addressFamily(to.host));
     if (!table || this.#closing) return reply;
-    const now = Date.now();
+    const now = this.#now();
     if (reply?.type === "response") {
       if (expectedId && !equalBytes(expectedId, reply.id)) table.failed(expectedId, now);
       table.heardResponse({ id: reply.id, host: canonicalHost(to.host), port: to.port }, now);
@@ -480,7 +492,7 @@ export class DhtNode implements AsyncDisposable {
   #onPacket(packet: UdpMessage): void {
     this.#packetsIn++;
     const from = { host: canonicalHost(packet.host), port: packet.port };
-    const now = Date.now();
+    const now = this.#now();
     if (this.#closing || !this.#flood.allow(addressKey(from), now)) {
       this.#dropped++;
       return;
@@ -524,7 +536,7 @@ export class DhtNode implements AsyncDisposable {
   /** Pings a node that may belong in the table (it queried us, or came in a `nodes6`). */
   #maybePing(contact: DhtContact): void {
     const table = this.#tables.get(addressFamily(contact.host));
-    if (!table || this.#closing || !table.wouldAccept(contact.id, Date.now())) return;
+    if (!table || this.#closing || !table.wouldAccept(contact.id, this.#now())) return;
     const key = addressKey(contact);
     if (this.#recentPings.has(key) || this.#recentPings.size >= MAX_RECENT_PINGS) return;
     this.#recentPings.add(key);
@@ -540,7 +552,7 @@ export class DhtNode implements AsyncDisposable {
   }
 
   #maintain(): void {
-    const now = Date.now();
+    const now = this.#now();
     this.#peers.expire(now);
     this.#recentPings.clear();
     for (const [family, table] of this.#tables) {
@@ -557,7 +569,7 @@ export class DhtNode implements AsyncDisposable {
 
   async #save(): Promise<void> {
     if (!this.#stateFile) return;
-    this.#lastSave = Date.now();
+    this.#lastSave = this.#now();
     const nodes = [...this.#tables.values()].flatMap((t) => t.nodes()).map((n) => ({
       id: n.id,
       host: n.host,

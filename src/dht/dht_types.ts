@@ -22,6 +22,11 @@ export interface DhtNodeOptions {
   maxQueriesPerSecond?: number;
   /** Closes the node when aborted. */
   signal?: AbortSignal;
+  /**
+   * The clock (ms) for node states, tokens, peer expiry and votes (default `Date.now`); tests and
+   * simulations pass their own. Timeouts and pacing use real timers.
+   */
+  now?: () => number;
 }
 
 /** Node counts of one routing table. */

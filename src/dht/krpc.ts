@@ -79,6 +79,11 @@ export interface KrpcAnnouncePeer extends KrpcQueryHeader {
 /** Any KRPC query. */
 export type KrpcQuery = KrpcPing | KrpcFindNode | KrpcGetPeers | KrpcAnnouncePeer;
 
+/** A query before it is given a transaction id. */
+export type KrpcQueryBody = KrpcQuery extends infer Q
+  ? Q extends KrpcQuery ? Omit<Q, "transactionId"> : never
+  : never;
+
 /** A reply (`y=r`). Which fields it has depends on the query it answers. */
 export interface KrpcResponse extends KrpcHeader {
   /** Discriminant. */

@@ -71,6 +71,7 @@ export {
   type KrpcMessage,
   type KrpcPing,
   type KrpcQuery,
+  type KrpcQueryBody,
   type KrpcQueryHeader,
   type KrpcResponse,
   type KrpcWant,
