@@ -36,7 +36,10 @@ export interface LoopbackAddress {
 
 /** A `dht_announce_alert` one node received: who announced what port to it. */
 export interface ReceivedAnnounce {
-  /** Index of the receiving node in {@linkcode LibtorrentDht.nodes}. */
+  /**
+   * Index of the receiving node in {@linkcode LibtorrentDht.nodes}; indexes from
+   * `nodes.length` on are announcing sessions (they are DHT nodes too).
+   */
   node: number;
   /** The announcing peer's IP. */
   host: string;
@@ -52,14 +55,23 @@ export interface LibtorrentDht extends AsyncDisposable {
   readonly nodes: readonly LoopbackAddress[];
   /**
    * Makes a libtorrent peer announce an info hash: a new session listening on `port` (default:
-   * any) joins the DHT, adds the magnet and calls `force_dht_announce`. Resolves once `minNodes`
-   * nodes (default 1) received the announce.
-   * @returns The announced port and the announces the nodes received.
-   * @throws {Error} If fewer than `minNodes` received it within `timeoutMs` (default 15 s).
+   * any; TCP and UDP) joins the DHT, adds the magnet, or with `torrent` and `dir` that torrent
+   * in seed mode (a seeder to download from over the DHT), and calls `force_dht_announce`. It
+   * stays up until dispose. Resolves once `minNodes` distinct nodes (default 1) received the
+   * announce.
+   * @returns The announced port (the session's listen port) and the announces received.
+   * @throws {Error} If fewer than `minNodes` received it within `timeoutMs` (default 15 s), or
+   *   the torrent's info hash is not `infoHash`.
    */
   announce(
     infoHash: Uint8Array | string,
-    options?: { port?: number; minNodes?: number; timeoutMs?: number },
+    options?: {
+      port?: number;
+      minNodes?: number;
+      timeoutMs?: number;
+      torrent?: string;
+      dir?: string;
+    },
   ): Promise<{ port: number; announces: ReceivedAnnounce[] }>;
   /**
    * Runs `dht_get_peers` on one node (default 0) and returns the peers of its reply.
@@ -147,6 +159,7 @@ export async function startLibtorrentDht(
     }
   };
   const life = setTimeout(() => kill("SIGKILL"), options.timeoutMs ?? DEFAULT_LIFE_MS);
+  Deno.unrefTimer(life); // the limit never keeps a benchmark's process alive
   let disposing: Promise<void> | undefined;
   const dispose = (): Promise<void> => {
     disposing ??= (async () => {
@@ -225,6 +238,8 @@ export async function startLibtorrentDht(
           port: announceOptions.port ?? 0,
           minNodes,
           timeoutMs: announceOptions.timeoutMs ?? 15_000,
+          torrent: announceOptions.torrent,
+          dir: announceOptions.dir,
         });
         const reached = new Set(reply.announces.map((a) => a.node)).size;
         if (reached < minNodes) {

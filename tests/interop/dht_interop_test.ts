@@ -3,7 +3,7 @@ import { deepStrictEqual, ok } from "node:assert/strict";
 import { DhtNode } from "../../src/dht/dht_node.ts";
 import { randomBytes } from "../test_util.ts";
 import { startLibtorrentDht } from "./dht_harness.ts";
-import { interopTest } from "./harness.ts";
+import { interopTest, libtorrentCreate, libtorrentInfo, makePayload } from "./harness.ts";
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -74,3 +74,27 @@ interopTest(
     ok(after.every((n, i) => n <= before[i] + 1), `before ${before}, after ${after}`);
   },
 );
+
+interopTest("startLibtorrentDht() announces a seeder that shoal finds and can connect to", [
+  "libtorrent",
+], async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await makePayload(`${dir}/seed/pl`, [{ path: "a.bin", size: 1 << 20 }]);
+    await libtorrentCreate(`${dir}/seed/pl`, `${dir}/t.torrent`, { pieceLength: 1 << 16 });
+    const { infoHash } = await libtorrentInfo(`${dir}/t.torrent`);
+    await using dht = await startLibtorrentDht({ nodes: 8 });
+    const { port } = await dht.announce(infoHash, {
+      torrent: `${dir}/t.torrent`,
+      dir: `${dir}/seed`,
+      minNodes: 3,
+    });
+    await using node = await DhtNode.open({ host: "127.0.0.1", bootstrap: [dht.nodes[2]] });
+    const hash = Uint8Array.from(infoHash.match(/../g)!, (h) => parseInt(h, 16));
+    deepStrictEqual(await collect(node.getPeers(hash)), [{ host: "127.0.0.1", port }]);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close(); // the seeder listens on the announced port
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -9,10 +9,13 @@ Run with /usr/bin/python3 (Debian's Python, where the libtorrent module lives).
     until each routing table holds the others (or 10 s pass), then prints
       {"event": "ready", "nodes": [{"host": "127.0.0.1", "port": N}, ...]}
     and answers JSON-line commands read from stdin, one reply line each:
-      {"id": 1, "cmd": "announce", "infoHash": HEX, "port": P, "timeoutMs": T, "minNodes": M}
-          a new session listening on P (0 = any) joins the DHT, adds the magnet of HEX and
-          force_dht_announce()s it; replies once M nodes (default 1) received the announce
-          (dht_announce_alert) or T ms passed: {"port": P, "announces": [{"node", "host", "port"}]}
+      {"id": 1, "cmd": "announce", "infoHash": HEX, "port": P, "timeoutMs": T, "minNodes": M,
+       "torrent": PATH, "dir": SAVE_DIR}
+          a new session listening on P (0 = any) joins the DHT, adds the magnet of HEX (or, with
+          "torrent" and "dir", that torrent in seed mode: a seeder others can download from) and
+          force_dht_announce()s it; replies once M distinct DHT nodes (default 1) received it
+          (dht_announce_alert) or T ms passed: {"port": P, "announces": [{"node", "host", "port"}]}.
+          Announcing sessions are DHT nodes too: "node" >= the node count names one of them.
       {"id": 2, "cmd": "get_peers", "infoHash": HEX, "node": I, "timeoutMs": T}
           node I runs dht_get_peers; replies with its dht_get_peers_reply_alert:
           {"peers": [{"host", "port"}]}
@@ -88,17 +91,15 @@ class Dht:
                     s.add_dht_node(("127.0.0.1", p))
 
     def pump(self):
-        for i, s in enumerate(self.sessions):
+        for i, s in enumerate(self.sessions + self.extra):
             for a in s.pop_alerts():
                 if isinstance(a, lt.dht_announce_alert):
                     self.announces.append((i, str(a.info_hash), a.ip, a.port))
                 elif isinstance(a, lt.dht_get_peers_reply_alert):
                     peers = [{"host": h, "port": p} for (h, p) in a.peers()]
                     self.get_peers_replies[(i, str(a.info_hash))] = peers
-                elif isinstance(a, lt.dht_stats_alert):
+                elif isinstance(a, lt.dht_stats_alert) and i < len(self.table_sizes):
                     self.table_sizes[i] = sum(b["num_nodes"] for b in a.routing_table)
-        for s in self.extra:
-            s.pop_alerts()
 
     def refresh_sizes(self):
         for s in self.sessions:
@@ -128,14 +129,21 @@ class Dht:
             if h == info_hash
         ]
 
-    def announce(self, info_hash, port, timeout_ms, min_nodes):
+    def announce(self, info_hash, port, timeout_ms, min_nodes, torrent, save_dir):
         s = lt.session(dht_settings(port))
         self.extra.append(s)
         for p in self.ports:
             s.add_dht_node(("127.0.0.1", p))
-        save = os.path.join(self.save_root, str(len(self.extra)))
-        params = lt.parse_magnet_uri("magnet:?xt=urn:btih:" + info_hash)
-        params.save_path = save
+        if torrent:
+            params = lt.add_torrent_params()
+            params.ti = lt.torrent_info(torrent)
+            params.save_path = save_dir
+            params.flags |= lt.torrent_flags.seed_mode
+            if str(params.ti.info_hashes().v1) != info_hash:
+                raise ValueError("the torrent's info hash is not %s" % info_hash)
+        else:
+            params = lt.parse_magnet_uri("magnet:?xt=urn:btih:" + info_hash)
+            params.save_path = os.path.join(self.save_root, str(len(self.extra)))
         handle = s.add_torrent(params)
         deadline = time.time() + timeout_ms / 1000.0
         next_kick = 0
@@ -145,7 +153,7 @@ class Dht:
                 next_kick = time.time() + 2
             time.sleep(0.05)
             self.pump()
-            if len(self.announces_for(info_hash)) >= min_nodes:
+            if len({a["node"] for a in self.announces_for(info_hash)}) >= min_nodes:
                 break
         return {"port": s.listen_port(), "announces": self.announces_for(info_hash)}
 
@@ -155,7 +163,7 @@ class Dht:
         self.sessions[node].dht_get_peers(lt.sha1_hash(bytes.fromhex(info_hash)))
         deadline = time.time() + timeout_ms / 1000.0
         while time.time() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.005)
             self.pump()
             if key in self.get_peers_replies:
                 return {"peers": self.get_peers_replies[key]}
@@ -191,6 +199,8 @@ def main():
                         int(request.get("port", 0)),
                         int(request.get("timeoutMs", 10000)),
                         int(request.get("minNodes", 1)),
+                        request.get("torrent"),
+                        request.get("dir"),
                     )
                 elif cmd == "get_peers":
                     reply = dht.get_peers(
