@@ -27,6 +27,7 @@ import { KrpcError } from "./krpc_error.ts";
 import { type KrpcReply, KrpcTransactions } from "./krpc_transactions.ts";
 import type { LookupContact } from "./lookup.ts";
 import { NODE_ID_BYTES, randomNodeId } from "./node_id.ts";
+import { PeerFeed } from "./peer_feed.ts";
 import { PeerStore } from "./peer_store.ts";
 import { DEFAULT_MAX_QUERIES_PER_SECOND, QueryPacer } from "./query_pacer.ts";
 import { BUCKET_SIZE, RoutingTable } from "./routing_table.ts";
@@ -38,10 +39,10 @@ export const MAINTENANCE_INTERVAL_MS = 60_000;
 export const SAVE_INTERVAL_MS = 5 * 60_000;
 /** Questionable nodes pinged per table per upkeep round. */
 const PINGS_PER_ROUND = 8;
+/** Stale buckets refreshed per table per upkeep round. */
+const REFRESHES_PER_ROUND = 4;
 /** Distinct nodes pinged because they queried us, per upkeep round. */
 const MAX_RECENT_PINGS = 256;
-/** Distinct peers one lookup yields at most. */
-const MAX_PEERS_PER_LOOKUP = 10_000;
 
 type Family = 4 | 6;
 
@@ -219,40 +220,21 @@ export class DhtNode implements AsyncDisposable {
     const signal = AbortSignal.any(
       [stop.signal, this.#abort.signal, options.signal].filter((s) => s !== undefined),
     );
-    const queue: DhtAddress[] = [];
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const collect = this.#peerCollector(infoHash, (peer) => {
-      queue.push(peer);
-      notify();
-    });
-    let running = this.#tables.size;
-    const lookups = [...this.#tables.keys()].map((family) =>
-      this.#lookup(infoHash, "get_peers", family, collect, signal).finally(() => {
-        running--;
-        notify();
-      })
-    );
-    signal.addEventListener("abort", notify, { once: true });
+    const feed = this.#feed(infoHash);
+    const lookups = Promise.allSettled(
+      [...this.#tables.keys()].map((f) =>
+        this.#lookup(infoHash, "get_peers", f, (p, from) => feed.add(p, from), signal)
+      ),
+    ).then(() => feed.end());
+    const onAbort = (): void => feed.end();
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
-      while (true) {
-        const next = queue.shift();
-        if (next) {
-          yield next;
-          continue;
-        }
-        if (running === 0 || signal.aborted) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
+      for (let peer = await feed.next(); peer; peer = await feed.next()) yield peer;
       options.signal?.throwIfAborted();
     } finally {
-      signal.removeEventListener("abort", notify);
+      signal.removeEventListener("abort", onAbort);
       stop.abort();
-      await Promise.allSettled(lookups);
+      await lookups;
     }
   }
 
@@ -279,10 +261,11 @@ export class DhtNode implements AsyncDisposable {
     const signal = AbortSignal.any(
       [this.#abort.signal, options.signal].filter((s) => s !== undefined),
     );
-    const peers: DhtAddress[] = [];
-    const collect = this.#peerCollector(infoHash, (peer) => peers.push(peer));
+    const feed = this.#feed(infoHash);
     const outcomes = await Promise.all(
-      [...this.#tables.keys()].map((f) => this.#lookup(infoHash, "get_peers", f, collect, signal)),
+      [...this.#tables.keys()].map((f) =>
+        this.#lookup(infoHash, "get_peers", f, (p, from) => feed.add(p, from), signal)
+      ),
     );
     options.signal?.throwIfAborted();
     const targets = outcomes.flatMap((o) => o.closest).filter((n) => n.token !== undefined);
@@ -299,7 +282,7 @@ export class DhtNode implements AsyncDisposable {
     }));
     options.signal?.throwIfAborted();
     const queries = outcomes.reduce((sum, o) => sum + o.queries, 0) + targets.length;
-    return { peers, nodes: acks.filter((c) => c !== undefined), queries };
+    return { peers: [...feed.found], nodes: acks.filter((c) => c !== undefined), queries };
   }
 
   /**
@@ -371,25 +354,12 @@ export class DhtNode implements AsyncDisposable {
     return n;
   }
 
-  /** Deduplicates and checks peers for one lookup; starts with those announced to us. */
-  #peerCollector(
-    infoHash: Uint8Array,
-    emit: (peer: DhtAddress) => void,
-  ): (peers: readonly DhtAddress[], from?: DhtAddress) => void {
-    const seen = new Set<string>();
-    const collect = (peers: readonly DhtAddress[], from?: DhtAddress): void => {
-      for (const peer of peers) {
-        const key = addressKey(peer);
-        if (seen.has(key) || seen.size >= MAX_PEERS_PER_LOOKUP) continue;
-        if (!isUsableAddress(peer, from)) continue;
-        seen.add(key);
-        emit({ host: canonicalHost(peer.host), port: peer.port });
-      }
-    };
-    for (const family of this.#tables.keys()) {
-      collect(this.#peers.get(infoHash, family, this.#now()));
-    }
-    return collect;
+  /** A feed for one lookup's peers, holding those announced to us already. */
+  #feed(infoHash: Uint8Array): PeerFeed {
+    const feed = new PeerFeed();
+    const now = this.#now();
+    for (const family of this.#tables.keys()) feed.add(this.#peers.get(infoHash, family, now));
+    return feed;
   }
 
   /** Seeds of a lookup: the closest table nodes, plus the bootstrap nodes while the table is small. */
@@ -559,7 +529,7 @@ export class DhtNode implements AsyncDisposable {
       for (const node of table.nodesToPing(now, PINGS_PER_ROUND)) {
         void this.#request(node, { type: "ping", id: this.#ownId }, undefined, node.id);
       }
-      for (const target of table.takeStaleBuckets(now).slice(0, 4)) {
+      for (const target of table.takeStaleBuckets(now, REFRESHES_PER_ROUND)) {
         void this.#lookup(target, "find_node", family, undefined, this.#abort.signal);
       }
     }

@@ -110,6 +110,7 @@ export {
   randomNodeId,
   xorDistance,
 } from "./node_id.ts";
+export { MAX_FEED_PEERS, PeerFeed } from "./peer_feed.ts";
 export {
   MAX_PEERS_PER_REPLY,
   MAX_PEERS_PER_TORRENT,

@@ -285,16 +285,18 @@ export class RoutingTable {
    * Buckets unchanged for {@linkcode BUCKET_REFRESH_MS}, each with a random id in its range to
    * look up; each bucket returned counts as refreshed from `now`.
    * @param now The current time in ms.
+   * @param max How many buckets at most (the others wait for a later call).
    * @param random Source of random bytes (default `crypto.getRandomValues`).
    * @returns One target id per stale bucket.
    */
   takeStaleBuckets(
     now: number,
+    max: number = Infinity,
     random?: (bytes: Uint8Array) => Uint8Array,
   ): Uint8Array[] {
     const out: Uint8Array[] = [];
     this.#buckets.forEach((bucket, index) => {
-      if (now - bucket.lastChanged < BUCKET_REFRESH_MS) return;
+      if (out.length >= max || now - bucket.lastChanged < BUCKET_REFRESH_MS) return;
       bucket.lastChanged = now;
       const last = index === this.#buckets.length - 1;
       out.push(randomIdWithPrefix(this.ownId, index, !last, random));

@@ -173,7 +173,8 @@ Deno.test("RoutingTable.takeStaleBuckets() returns a target in each bucket left 
   strictEqual(stale.length, 1);
   strictEqual(commonPrefixBits(stale[0], own), 0, "a target inside bucket 0");
   deepStrictEqual(table.takeStaleBuckets(BUCKET_REFRESH_MS + 1), [], "refreshed from now on");
-  const both = table.takeStaleBuckets(3 * BUCKET_REFRESH_MS);
+  strictEqual(table.takeStaleBuckets(3 * BUCKET_REFRESH_MS, 1).length, 1, "at most max");
+  const both = table.takeStaleBuckets(5 * BUCKET_REFRESH_MS);
   strictEqual(both.length, 2);
   ok(commonPrefixBits(both[1], own) >= 1, "the last bucket's target shares our prefix");
 });
