@@ -166,12 +166,6 @@ function flag(dict: BencodeDict, key: string, where: string, t?: Uint8Array): bo
   return value !== 0 && value !== 0n;
 }
 
-function decodeAddress(bytes: Uint8Array, where: string): DhtAddress {
-  const [address] = decodeCompactPeers(bytes, bytes.length === 6 ? 4 : 6);
-  if (!address) fail(`${where} has port 0`);
-  return address;
-}
-
 function decodeWant(args: BencodeDict, t: Uint8Array): KrpcWant[] | undefined {
   const value = args.get("want");
   if (value === undefined) return undefined;
@@ -276,12 +270,16 @@ function decodeResponse(top: BencodeDict, header: KrpcHeader): KrpcResponse {
   if (values) out.values = values;
   const token = bytesField(r, "token", "the reply", { min: 1, max: MAX_TOKEN_BYTES });
   if (token) out.token = token;
-  const ip = bytesField(top, "ip", "the reply", { min: 6, max: 18 });
-  if (ip) {
-    if (ip.length !== 6 && ip.length !== 18) fail(`"ip" has ${ip.length} bytes, expected 6 or 18`);
-    out.ip = decodeAddress(ip, `"ip"`);
-  }
+  const ip = decodeIpField(top);
+  if (ip) out.ip = ip;
   return out;
+}
+
+/** The BEP 42 `ip` field: informational, so one that is not a 6- or 18-byte address is ignored. */
+function decodeIpField(top: BencodeDict): DhtAddress | undefined {
+  const ip = top.get("ip");
+  if (!(ip instanceof Uint8Array) || (ip.length !== 6 && ip.length !== 18)) return undefined;
+  return decodeCompactPeers(ip, ip.length === 6 ? 4 : 6)[0];
 }
 
 function decodeErrorReply(top: BencodeDict, header: KrpcHeader): KrpcErrorReply {
@@ -298,11 +296,8 @@ function decodeErrorReply(top: BencodeDict, header: KrpcHeader): KrpcErrorReply 
     code,
     message: bencodeText(message.subarray(0, 256)),
   };
-  const ip = top.get("ip");
-  if (ip instanceof Uint8Array && (ip.length === 6 || ip.length === 18)) {
-    const [address] = decodeCompactPeers(ip, ip.length === 6 ? 4 : 6);
-    if (address) out.ip = address;
-  }
+  const ip = decodeIpField(top);
+  if (ip) out.ip = ip;
   return out;
 }
 
@@ -310,7 +305,8 @@ function decodeErrorReply(top: BencodeDict, header: KrpcHeader): KrpcErrorReply 
  * Decodes one KRPC datagram (BEP 5, with BEP 32 `nodes6`/`want`, BEP 42 `ip` and BEP 43 `ro`),
  * checking every field it uses: ids and info hashes are 20 bytes, `nodes`/`nodes6` lengths are
  * multiples of 26/38, `values` entries are 6 or 18 bytes, the transaction id is 1..8 bytes,
- * ports are in range. A datagram is whole, so a truncated packet is malformed, never "need more".
+ * ports are in range; the informational `ip` and `v` are dropped when malformed, unknown keys
+ * ignored. A datagram is whole, so a truncated packet is malformed, never "need more".
  * @param bytes The datagram.
  * @returns The message; byte fields are fresh copies.
  * @throws {KrpcError} If the packet is over 1,500 bytes, not bencode, not a dictionary, or has a
@@ -340,8 +336,11 @@ export function decodeKrpc(bytes: Uint8Array): KrpcMessage {
     max: MAX_TRANSACTION_ID_BYTES,
   });
   const header: KrpcHeader = { transactionId };
-  const version = bytesField(top, "v", "the packet", { min: 0, max: MAX_VERSION_BYTES });
-  if (version) header.version = version;
+  // `v` is informational: kept when it is a short byte string, ignored otherwise.
+  const version = top.get("v");
+  if (version instanceof Uint8Array && version.length <= MAX_VERSION_BYTES) {
+    header.version = version.slice();
+  }
   const y = top.get("y");
   const kind = y instanceof Uint8Array && y.length === 1 ? String.fromCharCode(y[0]) : "";
   if (kind === "q") return decodeQuery(top, header);

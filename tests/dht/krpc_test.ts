@@ -114,7 +114,7 @@ Deno.test("decodeKrpc() refuses non-dictionaries, bad y, bad t and oversized pac
   refuses(new Uint8Array(65_000), /exceeds 1500/);
 });
 
-Deno.test("decodeKrpc() refuses wrong-length ids, nodes, nodes6, values, token and ip", () => {
+Deno.test("decodeKrpc() refuses wrong-length ids, nodes, nodes6, values and token", () => {
   refuses(packet({ t: "aa", y: "r", r: { id: new Uint8Array(19) } }), /"id".*19 bytes/);
   refuses(packet({ t: "aa", y: "r", r: { id, nodes: new Uint8Array(27) } }), /multiple of 26/);
   refuses(packet({ t: "aa", y: "r", r: { id, nodes: new Uint8Array(25) } }), /multiple of 26/);
@@ -128,10 +128,18 @@ Deno.test("decodeKrpc() refuses wrong-length ids, nodes, nodes6, values, token a
   refuses(packet({ t: "aa", y: "r", r: { id, values: [[]] } }), /"values"/);
   refuses(packet({ t: "aa", y: "r", r: { id, token: "" } }), /"token"/);
   refuses(packet({ t: "aa", y: "r", r: { id, token: new Uint8Array(65) } }), /"token"/);
-  refuses(packet({ t: "aa", y: "r", ip: new Uint8Array(7), r: { id } }), /"ip"/);
   refuses(packet({ t: "aa", y: "r", r: "x" }), /"r" is not a dictionary/);
   refuses(packet({ t: "aa", y: "e", e: "oops" }), /"e"/);
   refuses(packet({ t: "aa", y: "e", e: ["201", "x"] }), /code/);
+});
+
+Deno.test("decodeKrpc() ignores a malformed informational ip or v field", () => {
+  for (const ip of [new Uint8Array(4), new Uint8Array(7), 5]) {
+    const reply = decodeKrpc(packet({ t: "aa", y: "r", ip, v: 7, r: { id } }));
+    ok(reply.type === "response" && reply.ip === undefined && reply.version === undefined);
+  }
+  const long = decodeKrpc(packet({ t: "aa", y: "r", v: new Uint8Array(33), r: { id } }));
+  strictEqual(long.version, undefined);
 });
 
 Deno.test("decodeKrpc() skips port-0 entries in nodes and values", () => {
