@@ -11,6 +11,7 @@ import {
 } from "../storage/file_selection.ts";
 import { TorrentStorage } from "../storage/torrent_storage.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
+import { idleTrackers, type TrackerStatus } from "../session/announcer.ts";
 import { EventHub } from "./event_hub.ts";
 import { TorrentFile } from "./torrent_file.ts";
 
@@ -122,6 +123,7 @@ export class Torrent {
   #lastProgress: ProgressEvent | undefined;
   #restart = Promise.withResolvers<void>();
   #stopping = false;
+  #recheck = false;
   #loop: Promise<void> | undefined;
   #readStorage: Promise<TorrentStorage> | undefined;
   #bytesDone: number[] | undefined;
@@ -224,6 +226,31 @@ export class Torrent {
       flags: (peer.amInterested ? "d" : "") + (peer.peerInterested ? "u" : "") +
         (peer.peerChoking ? "C" : "") + (peer.amChoking ? "c" : "") + (peer.outgoing ? "o" : "i"),
     }));
+  }
+
+  /** What we last heard from each tracker. */
+  get trackers(): readonly TrackerStatus[] {
+    return this.#session?.trackers ?? idleTrackers(this.#metainfo);
+  }
+
+  /**
+   * The verified pieces, as BEP 3 bitfield bytes (the first piece is the high bit of byte 0).
+   * @returns A copy (all zero before the data was checked).
+   */
+  pieces(): Uint8Array {
+    return this.#have?.bytes.slice() ?? new Uint8Array(Math.ceil(this.#metainfo.pieceCount / 8));
+  }
+
+  /**
+   * Hashes every piece on disk again, whatever the resume data says (peers are dropped for the
+   * check and come back after).
+   * @returns When the check has started.
+   */
+  recheck(): Promise<void> {
+    this.#recheck = true;
+    if (this.#session) this.#controller?.abort(); // the loop starts a checking session
+    else this.#restart.resolve();
+    return Promise.resolve();
   }
 
   /**
@@ -379,12 +406,14 @@ export class Torrent {
         filePriorities: this.#levels,
         sequential: this.#sequential,
         paused: this.#paused,
+        recheck: this.#recheck,
         seed: this.#options.seed ?? true,
         peers: this.#options.peers,
         trackers: this.#options.trackers,
         signal: AbortSignal.any([clientSignal, this.#controller.signal]),
       });
       this.#session = session;
+      this.#recheck = false;
       try {
         for await (const event of session.run()) this.#onEvent(session, event);
       } catch (error) {
@@ -394,6 +423,7 @@ export class Torrent {
         this.#session = undefined;
       }
       if (this.#stopping || clientSignal.aborted) return;
+      if (this.#recheck) continue;
       // It ended because the selection completed and it does not seed: wait for more work
       // (a file selected since, or a resume after a pause).
       if (!this.#wantsMore()) {

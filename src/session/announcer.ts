@@ -1,4 +1,5 @@
 import type { Metainfo } from "../metainfo/types.ts";
+import { announce } from "../tracker/announce.ts";
 import { announceEvent, announcePeers } from "../tracker/announce_peers.ts";
 import { TrackerTiers } from "../tracker/tracker_tiers.ts";
 import type { AnnounceRequest } from "../tracker/types.ts";
@@ -11,6 +12,37 @@ export const ANNOUNCE_NUM_WANT = 80;
 const COMPLETED_TIMEOUT_MS = 5_000;
 /** Time limit of the `stopped` announce at shutdown. */
 const STOPPED_TIMEOUT_MS = 3_000;
+
+/** What we last heard from one tracker. */
+export interface TrackerStatus {
+  /** The announce URL. */
+  readonly url: string;
+  /** Its tier (BEP 12), from 0. */
+  readonly tier: number;
+  /** `"idle"` before the first announce, then whether the last one worked. */
+  readonly status: "idle" | "working" | "failed";
+  /** When it was last announced to (ms since 1970). */
+  readonly lastAnnounceAt?: number;
+  /** Peers it gave the last time it answered. */
+  readonly peers?: number;
+  /** Seeders and leechers it reported, when it did. */
+  readonly seeders?: number;
+  /** Leechers it reported, when it did. */
+  readonly leechers?: number;
+  /** Why the last announce failed. */
+  readonly error?: string;
+}
+
+/**
+ * The trackers of a torrent before any announce: each `"idle"`, in tier order.
+ * @param metainfo The torrent.
+ * @returns One status per tracker URL.
+ */
+export function idleTrackers(metainfo: Pick<Metainfo, "announce">): TrackerStatus[] {
+  return metainfo.announce.flatMap((urls, tier) =>
+    urls.map((url) => ({ url, tier, status: "idle" as const }))
+  );
+}
 
 /** What the announcer needs from the session. */
 export interface AnnouncerInit {
@@ -40,6 +72,7 @@ export interface AnnouncerInit {
 export class Announcer {
   readonly #init: AnnouncerInit;
   readonly #tiers: TrackerTiers;
+  readonly #status = new Map<string, TrackerStatus>();
   /** BEP 3 `key`: lets a tracker know us across address changes. */
   readonly #key = crypto.getRandomValues(new Uint32Array(1))[0];
 
@@ -49,7 +82,43 @@ export class Announcer {
    */
   constructor(init: AnnouncerInit) {
     this.#init = init;
-    this.#tiers = new TrackerTiers(init.metainfo.announce);
+    init.metainfo.announce.forEach((urls, tier) => {
+      for (const url of urls) this.#status.set(url, { url, tier, status: "idle" });
+    });
+    this.#tiers = new TrackerTiers(init.metainfo.announce, {
+      announce: async (url, request, options) => {
+        const at = Date.now();
+        const tier = this.#status.get(url)?.tier ?? 0;
+        try {
+          const response = await announce(url, request, options);
+          this.#status.set(url, {
+            url,
+            tier,
+            status: "working",
+            lastAnnounceAt: at,
+            peers: response.peers.length,
+            seeders: response.seeders,
+            leechers: response.leechers,
+          });
+          return response;
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          this.#status.set(url, {
+            url,
+            tier,
+            status: "failed",
+            lastAnnounceAt: at,
+            error: message,
+          });
+          throw error;
+        }
+      },
+    });
+  }
+
+  /** What we last heard from each tracker, in tier order. */
+  get trackers(): TrackerStatus[] {
+    return [...this.#status.values()];
   }
 
   /**

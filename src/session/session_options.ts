@@ -50,6 +50,8 @@ export interface TorrentSessionOptions {
   filePriorities?: Uint8Array;
   /** Download in piece order, first and last piece of each selected file first. */
   sequential?: boolean;
+  /** Hash every piece on disk, whatever the resume file says. */
+  recheck?: boolean;
   /** Start paused: check the data, then wait for `resume()` before any network activity. */
   paused?: boolean;
   /** Download limit in bytes per second (default unlimited). */

@@ -39,6 +39,7 @@ import {
 } from "./session_options.ts";
 import { SessionStats } from "./stats.ts";
 import type { SwarmPeer } from "./swarm_peer.ts";
+import { idleTrackers, type TrackerStatus } from "./announcer.ts";
 
 export { IncompleteDataError, type SeedLimits, type TorrentSessionOptions };
 
@@ -139,6 +140,11 @@ export class TorrentSession {
     return this.#parts?.scheduler.finished ?? false;
   }
 
+  /** What we last heard from each tracker (all `"idle"` before the data is open). */
+  get trackers(): TrackerStatus[] {
+    return this.#parts?.announcer?.trackers ?? idleTrackers(this.metainfo);
+  }
+
   /** `true` once the session is stopping (it takes no more changes). */
   get closing(): boolean {
     return this.#controller.signal.aborted;
@@ -228,19 +234,6 @@ export class TorrentSession {
   }
 
   /**
-   * Reads bytes of the torrent's data (verified pieces only, or the bytes are undefined).
-   * @param offset Offset in the torrent's concatenated data.
-   * @param into Where to put them (its length is how many).
-   * @returns `into`.
-   * @throws {StorageError} On a disk error, or before the data is open.
-   */
-  read(offset: number, into: Uint8Array): Promise<Uint8Array> {
-    const parts = this.#parts;
-    if (!parts) return Promise.reject(new Error("Cannot read: the torrent's data is not open yet"));
-    return parts.storage.readRange(offset, into);
-  }
-
-  /**
    * Runs the session, yielding events until the download completes (and seeding ends) or the
    * session is stopped.
    * @returns The events.
@@ -299,6 +292,7 @@ export class TorrentSession {
     const opened = yield* openTorrentData(metainfo, options.dir, {
       pool: this.#pool,
       filePriorities: this.#filePriorities,
+      recheck: options.recheck,
       signal,
       progressIntervalMs: TICK_MS / 5,
     });

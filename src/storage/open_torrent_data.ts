@@ -37,6 +37,8 @@ export interface OpenTorrentDataOptions {
   readonly pool: HashPool;
   /** The file priorities (one level per file; 0 skips the file). All normal by default. */
   readonly filePriorities?: Uint8Array;
+  /** Hash every piece on disk, whatever the resume file says. */
+  readonly recheck?: boolean;
   /** Stops the check. */
   readonly signal?: AbortSignal;
   /** Least time between two `checking` events but the last (default 100 ms). */
@@ -79,7 +81,7 @@ export async function* openTorrentData(
   try {
     let have = new Bitfield(info.pieceCount);
     let check: Set<number> | undefined;
-    if (record) {
+    if (record && !options.recheck) {
       const journal = await readJournal(journalPath(dir, info), info.pieceCount);
       const plan = await planResume(info, dir, record, journal, storage.partsPath);
       have = plan.trusted;
