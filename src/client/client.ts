@@ -36,6 +36,8 @@ export interface ClientOptions {
   maxMemoryBytes?: number;
   /** Where the client keeps its own state (default `$XDG_STATE_HOME/shoal` or `~/.local/state/shoal`). */
   stateDir?: string;
+  /** Keep every torrent's resume data in this folder instead of `<download folder>/.shoal`. */
+  resumeDir?: string;
   /** Our peer id (BEP 20); random by default. */
   peerId?: Uint8Array;
   /** Time limit of one announce to one tracker. */
@@ -193,6 +195,7 @@ export class Client implements AsyncDisposable {
       downloadLimit: this.#downloadLimit,
       maxPeers: () => this.#peerShare(),
       trackerTimeoutMs: this.#options.trackerTimeoutMs,
+      resumeDir: this.#options.resumeDir,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       snubTimeoutMs: this.#options.snubTimeoutMs,
     }, () => ({ used: this.budget.used, limit: this.budget.limit }));
@@ -216,7 +219,9 @@ export class Client implements AsyncDisposable {
     await found.stop();
     this.#locks.get(found.infoHash)?.release();
     this.#locks.delete(found.infoHash);
-    if (options.deleteData) await removeTorrentData(found.dir, found.metainfo);
+    if (options.deleteData) {
+      await removeTorrentData(found.dir, found.metainfo, this.#options.resumeDir);
+    }
   }
 
   /**

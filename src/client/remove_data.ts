@@ -9,10 +9,15 @@ import { toStorageError } from "../storage/storage_error.ts";
  * Missing files are fine.
  * @param dir The download folder.
  * @param info The torrent.
+ * @param resumeFolder Where its resume files are, if not in `<dir>/.shoal`.
  * @returns When deleted.
  * @throws {StorageError} If a file cannot be deleted.
  */
-export async function removeTorrentData(dir: string, info: TorrentInfo): Promise<void> {
+export async function removeTorrentData(
+  dir: string,
+  info: TorrentInfo,
+  resumeFolder?: string,
+): Promise<void> {
   const root = resolve(dir);
   const prefix = root.endsWith(sep) ? root : root + sep;
   const folders = new Set<string>();
@@ -39,6 +44,7 @@ export async function removeTorrentData(dir: string, info: TorrentInfo): Promise
   const state = join(root, RESUME_FOLDER);
   for (const suffix of ["resume", "journal", "parts", "torrent"]) {
     await remove(join(state, `${info.infoHashHex}.${suffix}`));
+    if (resumeFolder) await remove(join(resumeFolder, `${info.infoHashHex}.${suffix}`));
   }
   await remove(join(state, "locks", `${info.name}.lock`));
 }

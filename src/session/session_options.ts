@@ -52,6 +52,8 @@ export interface TorrentSessionOptions {
   sequential?: boolean;
   /** Hash every piece on disk, whatever the resume file says. */
   recheck?: boolean;
+  /** The folder of resume files, instead of `<dir>/.shoal` (a daemon's state folder). */
+  resumeDir?: string;
   /** Start paused: check the data, then wait for `resume()` before any network activity. */
   paused?: boolean;
   /** Download limit in bytes per second (default unlimited). */

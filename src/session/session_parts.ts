@@ -40,6 +40,7 @@ export interface PartsContext {
   readonly metainfo: Metainfo;
   readonly peerId: Uint8Array;
   readonly dir: string;
+  readonly resumeDir?: string;
   readonly storage: TorrentStorage;
   readonly have: Bitfield;
   readonly filePriorities: Uint8Array;
@@ -167,7 +168,14 @@ export function buildParts(ctx: PartsContext): Parts {
     connector,
     announcer,
     filePriorities: ctx.filePriorities.slice(),
-    resume: new ResumeWriter(ctx.dir, metainfo, storage, have, () => parts.filePriorities),
+    resume: new ResumeWriter(
+      ctx.dir,
+      metainfo,
+      storage,
+      have,
+      () => parts.filePriorities,
+      ctx.resumeDir,
+    ),
   };
   return parts;
 }

@@ -293,6 +293,7 @@ export class TorrentSession {
       pool: this.#pool,
       filePriorities: this.#filePriorities,
       recheck: options.recheck,
+      resumeFolder: options.resumeDir,
       signal,
       progressIntervalMs: TICK_MS / 5,
     });

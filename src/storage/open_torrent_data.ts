@@ -39,15 +39,27 @@ export interface OpenTorrentDataOptions {
   readonly filePriorities?: Uint8Array;
   /** Hash every piece on disk, whatever the resume file says. */
   readonly recheck?: boolean;
+  /** The folder of resume files, instead of `<dir>/.shoal`. */
+  readonly resumeFolder?: string;
   /** Stops the check. */
   readonly signal?: AbortSignal;
   /** Least time between two `checking` events but the last (default 100 ms). */
   readonly progressIntervalMs?: number;
 }
 
-/** Where a torrent's journal of pieces written since the last resume save lives. */
-export function journalPath(dir: string, info: Pick<TorrentInfo, "infoHashHex">): string {
-  return join(dir, RESUME_FOLDER, `${info.infoHashHex}.journal`);
+/**
+ * Where a torrent's journal of pieces written since the last resume save lives.
+ * @param dir The download folder.
+ * @param info The torrent.
+ * @param folder The folder of resume files, instead of `<dir>/.shoal`.
+ * @returns The path.
+ */
+export function journalPath(
+  dir: string,
+  info: Pick<TorrentInfo, "infoHashHex">,
+  folder?: string,
+): string {
+  return join(folder ?? join(dir, RESUME_FOLDER), `${info.infoHashHex}.journal`);
 }
 
 /**
@@ -71,7 +83,8 @@ export async function* openTorrentData(
   const { pool, signal } = options;
   const intervalMs = options.progressIntervalMs ?? 100;
   const priorities = options.filePriorities ?? new Uint8Array(info.files.length).fill(1);
-  const record = await readResume(dir, info);
+  const folder = options.resumeFolder;
+  const record = await readResume(dir, info, folder);
   // A file skipped now or at the last save may have its shared bytes in the parts file.
   const openWith = priorities.slice();
   if (record?.priorities) {
@@ -82,7 +95,7 @@ export async function* openTorrentData(
     let have = new Bitfield(info.pieceCount);
     let check: Set<number> | undefined;
     if (record && !options.recheck) {
-      const journal = await readJournal(journalPath(dir, info), info.pieceCount);
+      const journal = await readJournal(journalPath(dir, info, folder), info.pieceCount);
       const plan = await planResume(info, dir, record, journal, storage.partsPath);
       have = plan.trusted;
       check = new Set(plan.check);
@@ -98,8 +111,8 @@ export async function* openTorrentData(
     }
     await storage.select(priorities, have);
     await storage.prepare();
-    await saveResume(dir, info, have, { priorities, partsPath: storage.partsPath });
-    await Deno.remove(journalPath(dir, info)).catch(() => {});
+    await saveResume(dir, info, have, { priorities, partsPath: storage.partsPath, folder });
+    await Deno.remove(journalPath(dir, info, folder)).catch(() => {});
     return { storage, have, hashed, trusted };
   } catch (error) {
     await storage.close();

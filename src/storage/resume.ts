@@ -16,9 +16,11 @@ export const RESUME_VERSION = 2;
 export const RESUME_FOLDER = ".shoal";
 
 /**
- * Where the resume file of a torrent lives: `<dir>/.shoal/<infoHashHex>.resume`.
+ * Where the resume file of a torrent lives: `<dir>/.shoal/<infoHashHex>.resume`, or in
+ * `folder` when given (a daemon keeps resume data in its state folder).
  * @param dir The download folder.
  * @param info The torrent (its hex info hash).
+ * @param folder The folder of resume files, instead of `<dir>/.shoal`.
  * @returns The path.
  * @example
  * ```ts
@@ -28,8 +30,12 @@ export const RESUME_FOLDER = ".shoal";
  * strictEqual(resumePath("/data", info), `/data/.shoal/${"ab".repeat(20)}.resume`);
  * ```
  */
-export function resumePath(dir: string, info: Pick<TorrentInfo, "infoHashHex">): string {
-  return join(dir, RESUME_FOLDER, `${info.infoHashHex}.resume`);
+export function resumePath(
+  dir: string,
+  info: Pick<TorrentInfo, "infoHashHex">,
+  folder?: string,
+): string {
+  return join(folder ?? join(dir, RESUME_FOLDER), `${info.infoHashHex}.resume`);
 }
 
 /** Size and modification time (ms since 1970) of one file. */
@@ -53,6 +59,8 @@ export interface SaveResumeOptions {
   priorities?: Uint8Array;
   /** The parts file, whose size and mtime are recorded too when it exists. */
   partsPath?: string;
+  /** The folder of resume files, instead of `<dir>/.shoal`. */
+  folder?: string;
 }
 
 /** Size and modification time of a file, or `undefined` when it does not exist. */
@@ -141,8 +149,8 @@ export async function saveResume(
     "priorities": options.priorities,
     "parts": parts ? [...parts] : undefined,
   });
-  const target = resumePath(dir, info);
-  const folder = join(dir, RESUME_FOLDER);
+  const target = resumePath(dir, info, options.folder);
+  const folder = options.folder ?? join(dir, RESUME_FOLDER);
   try {
     await Deno.mkdir(folder, { recursive: true });
   } catch (error) {
@@ -172,6 +180,7 @@ function toNumber(value: BencodeValue | undefined): number | undefined {
  * Reads a torrent's resume file as it was saved, whatever the files look like now.
  * @param dir The download folder.
  * @param info The torrent.
+ * @param folder The folder of resume files, instead of `<dir>/.shoal`.
  * @returns The record, or `undefined` when there is none or it is unreadable, of another
  *   version or another torrent.
  * @example
@@ -185,9 +194,10 @@ function toNumber(value: BencodeValue | undefined): number | undefined {
 export async function readResume(
   dir: string,
   info: TorrentInfo,
+  folder?: string,
 ): Promise<ResumeRecord | undefined> {
   try {
-    const record = decodeBencode(await Deno.readFile(resumePath(dir, info)));
+    const record = decodeBencode(await Deno.readFile(resumePath(dir, info, folder)));
     if (!isBencodeDict(record)) return undefined;
     const version = toNumber(record.get("version"));
     const hash = record.get("info-hash");

@@ -25,6 +25,7 @@ export class ResumeWriter {
   readonly #have: Bitfield;
   readonly #priorities: () => Uint8Array;
   readonly #journal: PieceJournal;
+  readonly #folder: string | undefined;
   #saving: Promise<void> = Promise.resolve();
   #dirty = false;
   #unsyncedBytes = 0;
@@ -37,6 +38,7 @@ export class ResumeWriter {
    * @param storage Its storage (flushed before each save).
    * @param have The verified pieces (read at each save).
    * @param priorities The file priorities to record (read at each save).
+   * @param folder The folder of resume files, instead of `<dir>/.shoal`.
    */
   constructor(
     dir: string,
@@ -44,13 +46,15 @@ export class ResumeWriter {
     storage: TorrentStorage,
     have: Bitfield,
     priorities: () => Uint8Array,
+    folder?: string,
   ) {
     this.#dir = dir;
     this.#info = info;
     this.#storage = storage;
     this.#have = have;
     this.#priorities = priorities;
-    this.#journal = new PieceJournal(journalPath(dir, info));
+    this.#folder = folder;
+    this.#journal = new PieceJournal(journalPath(dir, info, folder));
   }
 
   /**
@@ -93,6 +97,7 @@ export class ResumeWriter {
         await saveResume(this.#dir, this.#info, written, {
           priorities: this.#priorities(),
           partsPath: this.#storage.partsPath,
+          folder: this.#folder,
         });
         await this.#journal.reset();
       } catch (error) {
