@@ -41,3 +41,5 @@ export {
 export { checkMetaVersion, type MetaVersionContext } from "./check_meta_version.ts";
 export { MAX_PIECE_COUNT, MAX_TOTAL_LENGTH, type ParseTorrentOptions } from "./parse_torrent.ts";
 export { MAX_TORRENT_WARNINGS } from "./types.ts";
+// Referenced by the signatures above (also exported from `@shoal/shoal`).
+export type { BencodeDict, BencodeValue } from "../bencode/types.ts";

@@ -350,6 +350,16 @@ export function buildCorpus(): CorpusTorrent[] {
     ]),
   );
   add(
+    "pad-outside-folder",
+    "a pathless padding file next to real files named like it",
+    multi([
+      { length: 1000, path: ["a"] },
+      { length: 15384, attr: "p" },
+      { length: 10, path: [".pad", "15384"] },
+      { length: 10, path: [".pad"] },
+    ]),
+  );
+  add(
     "symlink-kinds",
     "symlinks: to a file, to a folder, from a folder, bad targets",
     multi([
