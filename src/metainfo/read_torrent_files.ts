@@ -64,7 +64,18 @@ const encoder = new TextEncoder();
 function sameComponents(raw: readonly Uint8Array[], safe: readonly string[]): boolean {
   if (raw.length !== safe.length) return false;
   return raw.every((bytes, i) => {
-    const mine = encoder.encode(safe[i]);
+    const text = safe[i];
+    if (text.length === bytes.length) {
+      // Equal lengths: ASCII on both sides, or a mismatch the byte check below also finds.
+      let ascii = true;
+      for (let k = 0; k < bytes.length && ascii; k++) {
+        const c = text.charCodeAt(k);
+        if (c >= 0x80) ascii = false;
+        else if (c !== bytes[k]) return false;
+      }
+      if (ascii) return true;
+    }
+    const mine = encoder.encode(text);
     return mine.length === bytes.length && mine.every((b, k) => b === bytes[k]);
   });
 }

@@ -23,9 +23,11 @@ export interface PathRename {
   readonly to: readonly string[];
 }
 
+const UPPER = /[A-Z]/;
+
 /** ASCII-only lower case, as libtorrent compares names. */
 function fold(text: string): string {
-  return text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+  return UPPER.test(text) ? text.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : text;
 }
 
 function keyOf(file: PathEntry): string {
@@ -61,9 +63,11 @@ export function renameDuplicatePaths(files: PathEntry[]): PathRename[] {
   // Every folder first, so that no file may take a folder's name.
   const taken = new Map<string, number>();
   const FOLDER = -1;
-  for (const file of files) {
-    for (let end = 2; end < file.path.length; end++) {
-      taken.set(fold(file.path.slice(0, end).join("/")), FOLDER);
+  for (const { path } of files) {
+    let folder = path[0];
+    for (let end = 2; end < path.length; end++) {
+      folder += `/${path[end - 1]}`;
+      taken.set(fold(folder), FOLDER);
     }
   }
   const renames: PathRename[] = [];

@@ -43,6 +43,24 @@ function isAllowed(codepoint: number, windows: boolean): boolean {
   return !(windows && WINDOWS_RESERVED.has(codepoint));
 }
 
+/**
+ * Whether the rules would keep `bytes` as they are: printable ASCII without separators, short
+ * enough not to be cut, not only dots (and with `windows`, no reserved or trailing character).
+ */
+function isPlainAscii(bytes: Uint8Array, windows: boolean): boolean {
+  if (bytes.length >= CUT_AT) return false;
+  let dots = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b < SPACE || b > 0x7e || b === 0x2f || b === 0x5c) return false;
+    if (b === DOT) dots++;
+    if (windows && WINDOWS_RESERVED.has(b)) return false;
+  }
+  if (dots === bytes.length && dots <= 2) return false;
+  const last = bytes[bytes.length - 1];
+  return !(windows && (last === DOT || last === SPACE));
+}
+
 function lastDot(bytes: Uint8Array, after: number): number {
   for (let j = bytes.length - 1; j > Math.max(bytes.length - EXTENSION_WINDOW, after); j--) {
     if (bytes[j] === DOT) return j;
@@ -87,6 +105,7 @@ export function sanitizePathComponent(
   const windows = options.windows ?? false;
   if (bytes.length === 1 && bytes[0] === DOT) return "";
   if (bytes.length === 0) return "_";
+  if (isPlainAscii(bytes, windows)) return decoder.decode(bytes);
   const out: number[] = [];
   let added = 0, characters = 0, dots = 0;
   let keptExtension = false;
