@@ -1,19 +1,48 @@
 /**
- * The metainfo layer: torrent files, magnet links, piece and file geometry. Pure.
+ * Torrent files read the way libtorrent 2.0.8 reads them: the building blocks behind
+ * `parseTorrent` that sanitise paths, rename colliding files, check BEP 47 symlinks, apply
+ * BEP 52's `meta version` rules and repair UTF-8 text. `parseTorrent`, `TorrentError`, the
+ * `Metainfo` types and the older sanitisers are exported from `@shoal/shoal`.
  *
  * @example
  * ```ts
- * import { encodeTorrentFile, metainfoFromInfo } from "@shoal/shoal/metainfo";
- * import { parseTorrent } from "@shoal/shoal";
- * import { strictEqual } from "node:assert/strict";
- * const info = new TextEncoder().encode(
- *   "d6:lengthi5e4:name5:hello12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae",
- * );
- * strictEqual(parseTorrent(encodeTorrentFile(info)).infoHashHex, metainfoFromInfo(info).infoHashHex);
+ * import { renameDuplicatePaths } from "@shoal/shoal/metainfo";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * const files = [
+ *   { path: ["t", "a.txt"], length: 1, padding: false },
+ *   { path: ["t", "a.txt"], length: 1, padding: false },
+ * ];
+ * renameDuplicatePaths(files);
+ * deepStrictEqual(files[1].path, ["t", "a.1.txt"]);
  * ```
  * @module
  */
 
+export {
+  decodeUtf8Codepoint,
+  quoteTorrentText,
+  type RepairedText,
+  repairUtf8,
+  type Utf8Codepoint,
+} from "./repair_utf8.ts";
+export type { SanitizePathOptions } from "./sanitize_path.ts";
+export { type PathEntry, type PathRename, renameDuplicatePaths } from "./rename_duplicate_paths.ts";
+export {
+  resolveSymlinkTargets,
+  type SymlinkEntry,
+  type SymlinkTarget,
+} from "./resolve_symlinks.ts";
+export {
+  MAX_FILE_LENGTH,
+  type RawTorrentFile,
+  readTorrentFiles,
+  type ReadTorrentFilesOptions,
+} from "./read_torrent_files.ts";
+export { checkMetaVersion, type MetaVersionContext } from "./check_meta_version.ts";
+export { MAX_PIECE_COUNT, MAX_TOTAL_LENGTH, type ParseTorrentOptions } from "./parse_torrent.ts";
+export { MAX_TORRENT_WARNINGS } from "./types.ts";
+// Referenced by the signatures above (also exported from `@shoal/shoal`).
+export type { BencodeDict, BencodeValue } from "../bencode/types.ts";
 export {
   encodeTorrentFile,
   metainfoFromInfo,

@@ -1,46 +1,102 @@
-import { BencodeError, decodeBencode } from "../bencode/decode.ts";
+import { BencodeError, decodeBencodePrefix } from "../bencode/decode.ts";
 import { bencodeText, isBencodeDict } from "../bencode/fields.ts";
 import type { BencodeDict, BencodeSpan, BencodeValue } from "../bencode/types.ts";
 import { encodeHex } from "../bytes/hex.ts";
 import { sha1 } from "../sha1/sha1.ts";
-import { sanitizePathComponent, sanitizeTorrentPath } from "./sanitize_path.ts";
+import { checkMetaVersion } from "./check_meta_version.ts";
+import { readTorrentFiles } from "./read_torrent_files.ts";
+import { renameDuplicatePaths } from "./rename_duplicate_paths.ts";
+import { quoteTorrentText as quote, repairUtf8 } from "./repair_utf8.ts";
+import { resolveSymlinkTargets } from "./resolve_symlinks.ts";
+import { sanitizePathComponent, type SanitizePathOptions } from "./sanitize_path.ts";
 import { TorrentError } from "./torrent_error.ts";
-import type { Metainfo, TorrentFile } from "./types.ts";
+import { MAX_TORRENT_WARNINGS, type Metainfo, type TorrentFile } from "./types.ts";
 
 export { TorrentError } from "./torrent_error.ts";
 
-/** The largest piece length accepted, in bytes (512 MiB). */
+/**
+ * The largest piece length accepted, in bytes (512 MiB). libtorrent accepts up to 1 GiB - 1;
+ * shoal keeps a whole piece in memory while it arrives, so it refuses larger pieces.
+ */
 export const MAX_PIECE_LENGTH: number = 512 * 1024 * 1024;
+/** The most pieces a torrent may have (libtorrent's default `max_pieces`, 2^21). */
+export const MAX_PIECE_COUNT: number = 0x200000;
+/** The largest total length accepted, in bytes (libtorrent's limit, 2^48 - 1). */
+export const MAX_TOTAL_LENGTH: number = 2 ** 48 - 1;
+
+/** Options for {@linkcode parseTorrent}. */
+export type ParseTorrentOptions = SanitizePathOptions;
 
 const PIECE_HASH_BYTES = 20;
-const PADDING_NAME = /^_____padding_file_/;
+// The largest seconds value `new Date(seconds * 1000)` holds.
+const MAX_DATE_SECONDS = 8.64e12;
 
 function fail(message: string): never {
   throw new TorrentError(`Cannot parse torrent: ${message}`);
 }
 
-function text(value: BencodeValue | undefined): string | undefined {
-  return value instanceof Uint8Array ? bencodeText(value) : undefined;
+/** Collects warnings, keeping at most MAX_TORRENT_WARNINGS lines. */
+class Warnings {
+  readonly lines: string[] = [];
+  #more = 0;
+  add = (line: string): void => {
+    if (this.lines.length < MAX_TORRENT_WARNINGS - 1) this.lines.push(line);
+    else this.#more++;
+  };
+  finish(): string[] {
+    if (this.#more === 1) this.lines.push("1 more warning");
+    else if (this.#more > 1) this.lines.push(`${this.#more} more warnings`);
+    return this.lines;
+  }
 }
 
-/** The `.utf-8` variant of a text field when it is a string, else the plain field. */
-function preferUtf8(dict: BencodeDict, key: string): BencodeValue | undefined {
-  const alt = dict.get(`${key}.utf-8`);
-  return alt instanceof Uint8Array || Array.isArray(alt) ? alt : dict.get(key);
+function describe(value: BencodeValue): string {
+  if (value instanceof Uint8Array) return "a string";
+  if (Array.isArray(value)) return "a list";
+  return isBencodeDict(value) ? "a dictionary" : "an integer";
 }
 
-function length(value: BencodeValue | undefined, what: string): number {
-  if (value === undefined) fail(`${what} is missing`);
-  if (typeof value === "bigint") fail(`${what} is larger than 2^53`);
-  if (typeof value !== "number") fail(`${what} must be an integer`);
-  if (value < 0) fail(`${what} must not be negative`);
-  return value;
+/** A text field as libtorrent reads it: `KEY.utf-8` when a non-empty string, else `KEY`. */
+function textField(
+  root: BencodeDict,
+  key: string,
+  warn: (line: string) => void,
+): string | undefined {
+  const alternative = root.get(`${key}.utf-8`);
+  const value = alternative instanceof Uint8Array && alternative.length > 0
+    ? alternative
+    : root.get(key);
+  if (value === undefined) return undefined;
+  if (!(value instanceof Uint8Array)) {
+    warn(`"${key}" is ${describe(value)}, not a string: ignored`);
+    return undefined;
+  }
+  const { text, repaired } = repairUtf8(value);
+  if (repaired) warn(`"${key}" is not valid UTF-8: each invalid sequence became "_"`);
+  return text === "" ? undefined : text;
+}
+
+function creationDate(
+  value: BencodeValue | undefined,
+  warn: (line: string) => void,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" && typeof value !== "bigint") {
+    warn(`"creation date" is ${describe(value)}, not an integer: ignored`);
+  } else if (value < 0) {
+    warn(`"creation date" ${value} is before 1970: ignored`);
+  } else if (value > MAX_DATE_SECONDS) {
+    warn(`"creation date" ${value} is out of the range of dates: ignored`);
+  } else {
+    return Number(value);
+  }
+  return undefined;
 }
 
 function urls(values: BencodeValue[]): string[] {
   const out: string[] = [];
   for (const value of values) {
-    const url = text(value)?.trim();
+    const url = value instanceof Uint8Array ? bencodeText(value).trim() : "";
     if (url) out.push(url);
   }
   return out;
@@ -59,7 +115,7 @@ function announceTiers(root: BencodeDict): string[][] {
     }
   }
   if (tiers.length > 0) return tiers;
-  const announce = text(root.get("announce"))?.trim();
+  const [announce] = urls([root.get("announce") ?? 0]);
   return announce ? [[announce]] : [];
 }
 
@@ -68,91 +124,69 @@ function urlList(value: BencodeValue | undefined): string[] {
   return Array.isArray(value) ? [...new Set(urls(value))] : [];
 }
 
-interface RawFile {
-  path: string[];
-  length: number;
-  padding: boolean;
-}
-
-function rawFiles(files: BencodeValue): RawFile[] {
-  if (!Array.isArray(files)) fail(`"files" must be a list`);
-  return files.map((entry, index) => {
-    if (!isBencodeDict(entry)) fail(`file ${index} is not a dictionary`);
-    const fileLength = length(entry.get("length"), `"length" of file ${index}`);
-    const path = preferUtf8(entry, "path");
-    if (!Array.isArray(path)) fail(`"path" of file ${index} must be a list`);
-    const components = path.map((component) => {
-      const name = text(component);
-      if (name === undefined) fail(`"path" of file ${index} has a component that is not a string`);
-      return name;
-    });
-    const attr = text(entry.get("attr")) ?? "";
-    const padding = attr.includes("p") ||
-      (components.length === 2 && components[0] === ".pad") ||
-      PADDING_NAME.test(components[components.length - 1] ?? "");
-    return { path: components, length: fileLength, padding };
-  });
-}
-
-/** Renames exact duplicate paths (`a.txt`, `a.1.txt`, ...), as libtorrent does. */
-function uniquePaths(files: RawFile[]): void {
-  const seen = new Set<string>();
-  for (const file of files) {
-    if (file.padding) continue;
-    let key = file.path.join("/");
-    if (seen.has(key)) {
-      const last = file.path[file.path.length - 1];
-      const dot = last.lastIndexOf(".");
-      const [stem, ext] = dot > 0 ? [last.slice(0, dot), last.slice(dot)] : [last, ""];
-      for (let n = 1;; n++) {
-        const renamed = [...file.path.slice(0, -1), `${stem}.${n}${ext}`];
-        key = renamed.join("/");
-        if (!seen.has(key)) {
-          file.path = renamed;
-          break;
-        }
-      }
-    }
-    seen.add(key);
-  }
+function isInteger(value: BencodeValue | undefined): value is number | bigint {
+  return typeof value === "number" || typeof value === "bigint";
 }
 
 /**
- * Parses a `.torrent` file (BEP 3) into a {@linkcode Metainfo}, checking everything once.
+ * Parses a `.torrent` file (BEP 3) into a {@linkcode Metainfo}, checking everything once. It
+ * opens what libtorrent 2.0.8 opens and lays the files out the same way: what libtorrent
+ * sanitises is sanitised here too, and told in `warnings`, one line each.
  *
  * - The info hash is the SHA-1 of the info dictionary's original bytes, never a re-encoding.
- * - Single- and multi-file torrents; `name.utf-8` and `path.utf-8` win when present.
+ *   Bytes after the top-level dictionary are ignored, with a warning.
+ * - Names and paths go through {@linkcode sanitizePathComponent}: `.` and `..` are dropped,
+ *   `/` and `\` removed, empty components become `_`, bad UTF-8 and control characters `_`.
+ *   A name that sanitises to nothing becomes the info hash in hex; a path that does (or an
+ *   empty `path` list) becomes `_`. Colliding paths get `.1`, `.2`, ... before the extension
+ *   ({@linkcode renameDuplicatePaths}). The result never leaves the download folder.
+ * - `name.utf-8` wins when it is a string, `path.utf-8` when it is a list.
+ * - BEP 47: padding files (with or without a path), `executable`, `hidden`, and symlinks, whose
+ *   targets are sanitised and checked ({@linkcode resolveSymlinkTargets}).
  * - Trackers: `announce-list` tiers (BEP 12) with non-strings dropped and URLs deduplicated,
  *   else `announce` as one tier. Web seeds from `url-list` (BEP 19, string or list) and
- *   `httpseeds` (BEP 17). `private` (BEP 27) is true only for the integer 1.
- * - Padding files (BEP 47 `attr` holding `p`, or `.pad/N` paths) are kept and flagged.
- * - Every path goes through {@linkcode sanitizeTorrentPath}; duplicate paths are renamed.
- * - Refused: a total length of 0, lengths that are negative, non-integer or beyond 2^53, a
- *   piece length outside 1..512 MiB, `pieces` that is not 20 bytes per piece, and v2-only
- *   torrents (BEP 52). Hybrid torrents are read through their v1 keys.
+ *   `httpseeds` (BEP 17). `private` (BEP 27) is true for any non-zero integer.
+ * - `comment` and `created by` (their `.utf-8` variants first) are kept when they are strings,
+ *   with bad UTF-8 repaired; `creation date` when it is a date `Date` can hold. Anything else is
+ *   dropped with a warning.
+ * - Refused, as libtorrent refuses them: a missing or ill-typed `info`, `name`, `pieces`,
+ *   `piece length` or file `length`, a `path` that is not a list or holds a non-string, a
+ *   negative length, a file over 16 TiB, a total of 0 or over 2^48 - 1, more than 2^21 pieces,
+ *   `pieces` that is not 20 bytes per piece, and broken BEP 52 data (see
+ *   {@linkcode checkMetaVersion}). Also refused: v2-only torrents (shoal speaks v1; hybrid
+ *   torrents work through their v1 part) and pieces over {@linkcode MAX_PIECE_LENGTH}.
  * @param bytes The `.torrent` file's bytes.
+ * @param options `windows` to sanitise paths with libtorrent's Windows rules too.
  * @returns The parsed torrent.
  * @throws {TorrentError} For malformed bencode (with the `BencodeError` as `cause`) or any
  * refused field, with a message naming the field or file.
  * @example
  * ```ts
  * import { encodeBencode, parseTorrent, sha1 } from "@shoal/shoal";
- * import { strictEqual } from "node:assert/strict";
+ * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * const bytes = encodeBencode({
  *   announce: "http://127.0.0.1:6969/announce",
- *   info: { length: 5, name: "hello.txt", "piece length": 16384, pieces: sha1(new TextEncoder().encode("hello")) },
+ *   info: { length: 5, name: "../hello.txt", "piece length": 16384, pieces: sha1(new TextEncoder().encode("hello")) },
  * });
  * const torrent = parseTorrent(bytes);
- * strictEqual(torrent.name, "hello.txt");
+ * strictEqual(torrent.name, "..hello.txt");
  * strictEqual(torrent.pieceCount, 1);
  * strictEqual(torrent.announce[0][0], "http://127.0.0.1:6969/announce");
+ * deepStrictEqual(torrent.warnings, ['name "../hello.txt" became "..hello.txt"']);
  * ```
  */
-export function parseTorrent(bytes: Uint8Array): Metainfo {
+export function parseTorrent(bytes: Uint8Array, options: ParseTorrentOptions = {}): Metainfo {
+  const warnings = new Warnings();
+  const warn = warnings.add;
   const spans = new WeakMap<object, BencodeSpan>();
   let root: BencodeValue;
   try {
-    root = decodeBencode(bytes, { spans });
+    const prefix = decodeBencodePrefix(bytes, 0, { spans });
+    root = prefix.value;
+    const extra = bytes.length - prefix.end;
+    if (extra > 0) {
+      warn(`ignored ${extra} byte${extra === 1 ? "" : "s"} after the torrent's dictionary`);
+    }
   } catch (error) {
     if (error instanceof BencodeError) {
       throw new TorrentError(`Cannot parse torrent: ${error.message}`, { cause: error });
@@ -167,14 +201,6 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   const infoHash = sha1(infoBytes);
   const infoHashHex = encodeHex(infoHash);
 
-  const pieces = info.get("pieces");
-  if (pieces === undefined && info.get("meta version") === 2) {
-    fail("v2-only torrents are not supported; hybrid torrents work through their v1 part");
-  }
-  if (!(pieces instanceof Uint8Array)) fail(`"pieces" is missing or not a string`);
-  if (pieces.length % PIECE_HASH_BYTES !== 0) {
-    fail(`"pieces" is ${pieces.length} bytes, not a multiple of 20`);
-  }
   const pieceLength = info.get("piece length");
   if (typeof pieceLength !== "number" || pieceLength <= 0) {
     fail(`"piece length" must be a positive integer`);
@@ -182,46 +208,75 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
   if (pieceLength > MAX_PIECE_LENGTH) {
     fail(`"piece length" ${pieceLength} is larger than ${MAX_PIECE_LENGTH} (512 MiB)`);
   }
+  const nameAlternative = info.get("name.utf-8");
+  const rawName = nameAlternative instanceof Uint8Array ? nameAlternative : info.get("name");
+  if (!(rawName instanceof Uint8Array)) fail(`"name" is missing or not a string`);
+  const name = sanitizePathComponent(rawName, options) || infoHashHex;
+  if (!sameText(rawName, name)) warn(`name ${quote(rawName)} became ${quote(name)}`);
 
-  const nameValue = text(preferUtf8(info, "name"));
-  if (nameValue === undefined) fail(`"name" is missing or not a string`);
-  const name = sanitizePathComponent(nameValue, "the torrent name") || infoHashHex;
-
-  const filesValue = info.get("files");
-  const multiFile = filesValue !== undefined;
-  const raw: RawFile[] = multiFile
-    ? rawFiles(filesValue)
-    : [{ path: [], length: length(info.get("length"), `"length"`), padding: false }];
-  let offset = 0;
-  for (const [index, file] of raw.entries()) {
-    if (multiFile) {
-      const description = `file ${index} (${JSON.stringify(file.path.join("/").slice(0, 80))})`;
-      file.path = [name, ...sanitizeTorrentPath(file.path, description)];
-    } else {
-      file.path = [name];
-    }
-    offset += file.length;
-    if (offset > Number.MAX_SAFE_INTEGER) fail("the total length is larger than 2^53");
+  const pieces = info.get("pieces");
+  if (info.get("meta version") === 2 && (pieces === undefined || !hasV1Files(info))) {
+    fail("v2-only torrents are not supported; hybrid torrents work through their v1 part");
   }
-  const totalLength = offset;
+  const raw = readTorrentFiles(info, name, { ...options, onWarning: warn });
+  const multiFile = Array.isArray(info.get("files"));
+  checkMetaVersion(info, { ...options, name, files: raw, pieceLength });
+  let totalLength = 0;
+  for (const file of raw) totalLength += file.length;
   if (totalLength === 0) fail("the total length is 0");
-  if (multiFile) uniquePaths(raw);
-  offset = 0;
-  const files: TorrentFile[] = raw.map((file) => {
-    const entry = { path: file.path, length: file.length, offset, padding: file.padding };
-    offset += file.length;
-    return entry;
-  });
+  if (totalLength > MAX_TOTAL_LENGTH) fail("the total length is larger than 2^48 - 1");
 
+  const links = multiFile ? resolveSymlinkTargets(raw) : [];
+  for (const [index, link] of links.entries()) {
+    if (link && !link.valid) {
+      warn(
+        `file ${index}: symlink target ${quote(raw[index].symlink!.join("/"))} is ` +
+          "not a file or folder of the torrent: the link now points to itself",
+      );
+    }
+  }
+  for (const { index, from, to } of renameDuplicatePaths(raw)) {
+    warn(
+      `file ${index}: path ${quote(from.slice(1).join("/"))} became ` +
+        `${quote(to.slice(1).join("/"))} ` +
+        "(another file or folder has that name)",
+    );
+  }
+
+  if (!(pieces instanceof Uint8Array)) fail(`"pieces" is missing or not a string`);
+  if (pieces.length % PIECE_HASH_BYTES !== 0) {
+    fail(`"pieces" is ${pieces.length} bytes, not a multiple of 20`);
+  }
   const pieceCount = pieces.length / PIECE_HASH_BYTES;
   const expected = Math.ceil(totalLength / pieceLength);
+  if (expected > MAX_PIECE_COUNT) fail(`${expected} pieces is more than ${MAX_PIECE_COUNT}`);
   if (pieceCount !== expected) {
     fail(`"pieces" holds ${pieceCount} hashes but ${totalLength} bytes need ${expected}`);
   }
 
-  const creationDate = root.get("creation date");
-  const comment = text(preferUtf8(root, "comment"));
-  const createdBy = text(preferUtf8(root, "created by"));
+  let offset = 0;
+  const files: TorrentFile[] = raw.map((file, index) => {
+    const target = links[index]?.target;
+    const entry: TorrentFile = {
+      path: file.path,
+      length: file.length,
+      offset,
+      padding: file.padding,
+      ...(file.executable ? { executable: true } : {}),
+      ...(file.hidden ? { hidden: true } : {}),
+      ...(file.symlink ? { symlink: true, symlinkPath: [name, ...(target ?? file.symlink)] } : {}),
+    };
+    offset += file.length;
+    return entry;
+  });
+
+  const comment = textField(root, "comment", warn);
+  const createdBy = textField(root, "created by", warn);
+  const date = creationDate(root.get("creation date"), warn);
+  const privateFlag = info.get("private");
+  if (privateFlag !== undefined && !isInteger(privateFlag)) {
+    warn(`"private" is ${describe(privateFlag)}, not an integer: ignored`);
+  }
   const httpSeeds = root.get("httpseeds");
   return {
     infoHash,
@@ -234,12 +289,25 @@ export function parseTorrent(bytes: Uint8Array): Metainfo {
     totalLength,
     files,
     multiFile,
-    private: info.get("private") === 1,
+    private: isInteger(privateFlag) && Number(privateFlag) !== 0,
     announce: announceTiers(root),
     urlList: urlList(root.get("url-list")),
     httpSeeds: Array.isArray(httpSeeds) ? [...new Set(urls(httpSeeds))] : [],
     ...(comment !== undefined ? { comment } : {}),
     ...(createdBy !== undefined ? { createdBy } : {}),
-    ...(typeof creationDate === "number" ? { creationDate } : {}),
+    ...(date !== undefined ? { creationDate: date } : {}),
+    warnings: warnings.finish(),
   };
+}
+
+const encoder = new TextEncoder();
+
+function sameText(raw: Uint8Array, text: string): boolean {
+  const bytes = encoder.encode(text);
+  return bytes.length === raw.length && bytes.every((b, i) => b === raw[i]);
+}
+
+/** Whether the info dictionary describes v1 files (a `files` list or a `length`). */
+function hasV1Files(info: BencodeDict): boolean {
+  return Array.isArray(info.get("files")) || info.has("length");
 }

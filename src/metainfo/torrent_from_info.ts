@@ -48,7 +48,7 @@ function checkInfo(infoBytes: Uint8Array): BencodeDict {
 function nameUnusable(info: BencodeDict): boolean {
   const utf8Name = info.get("name.utf-8");
   const raw = utf8Name instanceof Uint8Array ? utf8Name : info.get("name");
-  return raw instanceof Uint8Array && sanitizePathComponent(bencodeText(raw), "the name") === "";
+  return raw instanceof Uint8Array && sanitizePathComponent(bencodeText(raw)) === "";
 }
 
 function splice(infoBytes: Uint8Array, trackers: readonly string[]): Uint8Array {
@@ -125,12 +125,7 @@ export function metainfoFromInfo(
   const info = checkInfo(infoBytes);
   const torrent = parseTorrent(splice(infoBytes, options.trackers ?? []));
   if (options.name === undefined || !nameUnusable(info)) return torrent;
-  let name = "";
-  try {
-    name = sanitizePathComponent(options.name, "the magnet's display name");
-  } catch (error) {
-    if (!(error instanceof TorrentError)) throw error;
-  }
+  const name = sanitizePathComponent(options.name);
   if (name === "") return torrent;
   const files = torrent.files.map((file) => ({ ...file, path: [name, ...file.path.slice(1)] }));
   return { ...torrent, name, files };

@@ -8,6 +8,23 @@ export interface TorrentFile {
   readonly offset: number;
   /** A BEP 47 padding file: counted in the piece data, never written or shown. */
   readonly padding: boolean;
+  /** BEP 47 `attr` `x`: set the file's executable bits once it is complete. Absent means no. */
+  readonly executable?: boolean;
+  /** BEP 47 `attr` `h`: a hidden file (meaningful on Windows). Absent means no. */
+  readonly hidden?: boolean;
+  /**
+   * BEP 47 `attr` `l`: this entry is a symbolic link, not data (its `length` is 0); its target
+   * is {@linkcode TorrentFile.symlinkPath}. Absent means no.
+   */
+  readonly symlink?: boolean;
+  /**
+   * The target of a symlink, present exactly when `symlink` is: path components below the
+   * download folder, the torrent's name first, like `path`. It always names a file or folder
+   * of this torrent (a link whose target did not is made to point to itself, as libtorrent
+   * does), but storage should still check that the resolved target stays inside the torrent's
+   * folder before creating the link.
+   */
+  readonly symlinkPath?: readonly string[];
 }
 
 /** The parts of a v1 info dictionary every later layer needs. */
@@ -48,6 +65,18 @@ export interface Metainfo extends TorrentInfo {
   readonly comment?: string;
   /** `created by`, when present. */
   readonly createdBy?: string;
-  /** `creation date` as seconds since 1970, when present. */
+  /**
+   * `creation date` as seconds since 1970, when present and representable: a negative value,
+   * or one `new Date(seconds * 1000)` cannot hold, is dropped with a warning.
+   */
   readonly creationDate?: number;
+  /**
+   * What was sanitised, renamed or ignored while reading the file, one line each (what changed
+   * and to what), for the CLI to show; empty for a clean torrent. At most
+   * {@linkcode MAX_TORRENT_WARNINGS} lines, the last one counting any others.
+   */
+  readonly warnings: readonly string[];
 }
+
+/** The most lines {@linkcode Metainfo.warnings} holds (the last one counts any others). */
+export const MAX_TORRENT_WARNINGS: number = 100;

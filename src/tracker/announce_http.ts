@@ -1,12 +1,12 @@
 import { buildAnnounceUrl } from "./build_announce_url.ts";
-import { withTrackerDeadline } from "./deadline.ts";
+import { DEFAULT_TRACKER_TIMEOUT_MS, trackerBudgetMs, withTrackerDeadline } from "./deadline.ts";
 import { parseAnnounceResponse } from "./parse_announce_response.ts";
 import { readCappedBody } from "./read_capped_body.ts";
 import { TrackerError } from "./tracker_error.ts";
 import type { AnnounceOptions, AnnounceRequest, AnnounceResponse } from "./types.ts";
 
-/** How long an HTTP announce waits by default before giving up. */
-export const DEFAULT_HTTP_TIMEOUT_MS: number = 30_000;
+/** How long an HTTP announce waits by default before giving up: the common tracker budget. */
+export const DEFAULT_HTTP_TIMEOUT_MS: number = DEFAULT_TRACKER_TIMEOUT_MS;
 
 /**
  * Announces to an HTTP or HTTPS tracker (BEP 3, compact peers per BEP 23, IPv6 per BEP 7).
@@ -15,7 +15,7 @@ export const DEFAULT_HTTP_TIMEOUT_MS: number = 30_000;
  * `failure reason` when the body has one.
  * @param url The tracker's `http://` or `https://` announce URL (may carry a query string).
  * @param request The announce.
- * @param options `signal`, `timeoutMs` (default 30 s), `maxResponseBytes`.
+ * @param options `signal`, `timeoutMs` (default 15 s, DNS included), `maxResponseBytes`.
  * @returns The tracker's answer.
  * @throws {TrackerError} If the tracker fails, refuses, times out or answers nonsense.
  * @throws {RangeError} If a request field is out of range.
@@ -40,7 +40,7 @@ export function announceHttp(
   return withTrackerDeadline(
     url,
     "announce",
-    { signal: options.signal, timeoutMs: options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS },
+    { signal: options.signal, timeoutMs: trackerBudgetMs(options.timeoutMs) },
     async (signal) => {
       const response = await fetch(full, { signal, redirect: "follow" });
       const body = await readCappedBody(response, url, options.maxResponseBytes);

@@ -1,23 +1,33 @@
-import { withTrackerDeadline } from "./deadline.ts";
+import { trackerBudgetMs, withTrackerDeadline } from "./deadline.ts";
 import { clampAnnounceInterval, dedupePeers } from "./parse_announce_response.ts";
 import type { AnnounceOptions, AnnounceRequest, AnnounceResponse } from "./types.ts";
 import { checkAnnounceRequest } from "./build_announce_url.ts";
 import { encodeUdpAnnounceRequest } from "./udp_tracker_packets.ts";
-import { exchangeConnectedUdp, resolveUdpTracker, withUdpSocket } from "./udp_tracker_transport.ts";
+import {
+  exchangeConnectedUdp,
+  hostOf,
+  resolveUdpTracker,
+  udpRetransmitBaseMs,
+  withUdpSocket,
+} from "./udp_tracker_transport.ts";
 
 /**
- * Announces to a UDP tracker (BEP 15): connect (the connection id is cached for 60 s per
- * tracker), then announce, each resent after 15 s, 30 s, 60 s, 120 s by default. Packets that
- * are short, malformed or carry another transaction id are ignored. Peers are IPv4 (6 bytes)
- * when the tracker is reached over IPv4 and IPv6 (18 bytes) over IPv6.
+ * Announces to a UDP tracker (BEP 15): resolve its host, connect (the connection id is cached
+ * for 60 s per tracker), then announce. The whole call has a time budget, `timeoutMs` (default
+ * 15 s, DNS included): a dead tracker costs no more, and the error says which step it was
+ * waiting for. Within it, each request is resent after a quarter of the budget, then half of it
+ * (BEP 15's doubling, starting at 15 s when the budget is a minute or more). Packets that are
+ * short, malformed or carry another transaction id are ignored. Peers are IPv4 (6 bytes) when
+ * the tracker is reached over IPv4 and IPv6 (18 bytes) over IPv6.
  * @param url The tracker's `udp://host:port` URL.
  * @param request The announce.
  * @param options `signal`, `timeoutMs`, `socket` (else a temporary socket is used),
- *   `udpRetransmitBaseMs`, `udpMaxRetransmits`.
+ *   `udpRetransmitBaseMs`, `udpMaxRetransmits`, `lookupHost`.
  * @returns The tracker's answer (interval clamped to 60 s .. 2 h).
  * @throws {TrackerError} If the tracker refuses (error action, with its message), does not
- *   answer, or the URL is not a UDP URL with a port.
- * @throws {RangeError} If a request field is out of range.
+ *   answer within the budget or the retransmissions, its host does not resolve, or the URL is
+ *   not a UDP URL with a port.
+ * @throws {RangeError} If a request field is out of range, or `timeoutMs` is not positive.
  * @example
  * ```ts
  * import { announceUdp, TrackerError } from "@shoal/shoal";
@@ -39,12 +49,16 @@ export function announceUdp(
   options: AnnounceOptions = {},
 ): Promise<AnnounceResponse> {
   checkAnnounceRequest(request);
-  return withTrackerDeadline(url, "announce", options, async (signal) => {
-    const target = await resolveUdpTracker(url, options.socket?.family, signal);
+  const timeoutMs = trackerBudgetMs(options.timeoutMs);
+  const deadline = { signal: options.signal, timeoutMs };
+  return withTrackerDeadline(url, "announce", deadline, async (signal, stage) => {
+    stage(`resolving ${hostOf(url)}`);
+    const target = await resolveUdpTracker(url, options.socket?.family, signal, options.lookupHost);
     const exchange = {
       signal,
-      retransmitBaseMs: options.udpRetransmitBaseMs,
+      retransmitBaseMs: udpRetransmitBaseMs(timeoutMs, options.udpRetransmitBaseMs),
       maxRetransmits: options.udpMaxRetransmits,
+      onStage: stage,
     };
     return await withUdpSocket(options.socket, target.family, async (socket) => {
       const reply = await exchangeConnectedUdp(

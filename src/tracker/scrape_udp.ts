@@ -1,16 +1,23 @@
-import { withTrackerDeadline } from "./deadline.ts";
+import { trackerBudgetMs, withTrackerDeadline } from "./deadline.ts";
 import type { AnnounceOptions } from "./types.ts";
 import { encodeUdpScrapeRequest, type UdpScrapeEntry } from "./udp_tracker_packets.ts";
-import { exchangeConnectedUdp, resolveUdpTracker, withUdpSocket } from "./udp_tracker_transport.ts";
+import {
+  exchangeConnectedUdp,
+  hostOf,
+  resolveUdpTracker,
+  udpRetransmitBaseMs,
+  withUdpSocket,
+} from "./udp_tracker_transport.ts";
 import { TrackerError } from "./tracker_error.ts";
 
 /**
  * Asks a UDP tracker for the seeders, completed downloads and leechers of up to 74 torrents
- * (BEP 15 scrape), with the same connect, cache and retransmit rules as
- * {@linkcode announceUdp}.
+ * (BEP 15 scrape), with the same time budget (default 15 s), connect, cache and retransmit
+ * rules as {@linkcode announceUdp}.
  * @param url The tracker's `udp://host:port` URL.
  * @param infoHashes 20-byte info hashes (1..74).
- * @param options `signal`, `timeoutMs`, `socket`, `udpRetransmitBaseMs`, `udpMaxRetransmits`.
+ * @param options `signal`, `timeoutMs`, `socket`, `udpRetransmitBaseMs`, `udpMaxRetransmits`,
+ *   `lookupHost`.
  * @returns One entry per info hash, in order.
  * @throws {TrackerError} If the tracker refuses, does not answer, or answers too few entries.
  * @throws {RangeError} If there are no hashes, too many, or one is not 20 bytes.
@@ -33,12 +40,16 @@ export function scrapeUdp(
   options: AnnounceOptions = {},
 ): Promise<UdpScrapeEntry[]> {
   encodeUdpScrapeRequest(0n, 0, infoHashes); // checks the hashes before any I/O
-  return withTrackerDeadline(url, "scrape", options, async (signal) => {
-    const target = await resolveUdpTracker(url, options.socket?.family, signal);
+  const timeoutMs = trackerBudgetMs(options.timeoutMs);
+  const deadline = { signal: options.signal, timeoutMs };
+  return withTrackerDeadline(url, "scrape", deadline, async (signal, stage) => {
+    stage(`resolving ${hostOf(url)}`);
+    const target = await resolveUdpTracker(url, options.socket?.family, signal, options.lookupHost);
     const exchange = {
       signal,
-      retransmitBaseMs: options.udpRetransmitBaseMs,
+      retransmitBaseMs: udpRetransmitBaseMs(timeoutMs, options.udpRetransmitBaseMs),
       maxRetransmits: options.udpMaxRetransmits,
+      onStage: stage,
     };
     return await withUdpSocket(options.socket, target.family, async (socket) => {
       const reply = await exchangeConnectedUdp(

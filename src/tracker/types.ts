@@ -51,16 +51,45 @@ export interface AnnounceOptions {
   /** Aborts the announce; the promise then rejects with `signal.reason`. */
   signal?: AbortSignal;
   /**
-   * Gives up after this long with a {@linkcode TrackerError}. HTTP defaults to 30 s; UDP is
-   * bounded by its retransmit schedule unless this is set.
+   * This tracker's time budget, DNS look-up included: after it, the call gives up with a
+   * {@linkcode TrackerError} that names the tracker. Default 15 s for HTTP and UDP alike
+   * (`DEFAULT_TRACKER_TIMEOUT_MS`); `Infinity` for none. Must be positive.
    */
   timeoutMs?: number;
   /** UDP only: the socket to use (else a temporary one is opened and closed). */
   socket?: UdpSocket;
-  /** UDP only: the first retransmit timeout, doubled each time (BEP 15: 15 s). */
+  /**
+   * UDP only: the first retransmit timeout, doubled each time. BEP 15 says 15 s; by default
+   * shoal uses a quarter of the time budget (at most 15 s), so that three tries fit in it.
+   */
   udpRetransmitBaseMs?: number;
   /** UDP only: how many times a request is resent before giving up (BEP 15 allows 8; 3 here). */
   udpMaxRetransmits?: number;
   /** HTTP only: the largest response body accepted (default 1 MiB). */
   maxResponseBytes?: number;
+  /**
+   * UDP only: resolves the tracker's host name (default: the system resolver, `node:dns`).
+   * However long it takes, the time budget still applies.
+   */
+  lookupHost?: HostLookup;
 }
+
+/** One address a {@linkcode HostLookup} found. */
+export interface HostAddress {
+  /** The IP address (IPv6 without brackets). */
+  address: string;
+  /** 4 or 6. */
+  family: 4 | 6;
+}
+
+/**
+ * Resolves a host name to IP addresses, like `node:dns`'s `lookup` with `all: true`.
+ * @param host The host name.
+ * @param options `family` wanted (undefined for either) and `signal` (may be ignored: the
+ *   caller stops waiting when it aborts).
+ * @returns The addresses found (none is an error for the caller).
+ */
+export type HostLookup = (
+  host: string,
+  options: { family: 4 | 6 | undefined; signal: AbortSignal },
+) => Promise<readonly HostAddress[]>;

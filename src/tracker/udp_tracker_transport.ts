@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { TrackerError } from "./tracker_error.ts";
+import type { HostLookup } from "./types.ts";
 import { openUdpSocket, type UdpSocket } from "./udp_socket.ts";
 import {
   decodeUdpTrackerResponse,
@@ -13,6 +14,17 @@ export const UDP_CONNECTION_ID_TTL_MS: number = 60_000;
 export const DEFAULT_UDP_RETRANSMIT_BASE_MS: number = 15_000;
 /** How many times shoal resends a UDP tracker request (BEP 15 allows 8; 3 bounds it to 225 s). */
 export const DEFAULT_UDP_MAX_RETRANSMITS: number = 3;
+
+/**
+ * The first UDP retransmit timeout for a time budget: BEP 15's 15 s, or a quarter of the budget
+ * when that is shorter, so that three tries (at 0, 1/4 and 3/4 of the budget) fit in it.
+ * @param budgetMs The time budget (`Infinity` for none).
+ * @param base The caller's choice, which wins when given.
+ * @returns The first retransmit timeout in milliseconds.
+ */
+export function udpRetransmitBaseMs(budgetMs: number, base: number | undefined): number {
+  return base ?? Math.min(DEFAULT_UDP_RETRANSMIT_BASE_MS, budgetMs / 4);
+}
 
 /** A UDP tracker's resolved address. */
 export interface UdpTrackerTarget {
@@ -36,6 +48,8 @@ export interface UdpExchangeOptions {
   maxRetransmits?: number;
   /** How long a connection id is used; {@linkcode UDP_CONNECTION_ID_TTL_MS} by default. */
   connectionIdTtlMs?: number;
+  /** Told each step ("waiting for the connect reply"), for time-out messages. */
+  onStage?: (step: string) => void;
 }
 
 const connectionIds = new Map<string, { id: bigint; expiresAt: number }>();
@@ -55,10 +69,31 @@ function ipFamily(host: string): 4 | 6 | undefined {
 }
 
 /**
- * Parses a `udp://host:port/...` URL and resolves its host to one IP address.
+ * The host of a tracker URL, for messages (the URL itself when it does not parse).
+ * @param url The tracker URL.
+ * @returns Its host name or address.
+ */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname || url;
+  } catch {
+    return url;
+  }
+}
+
+/** The system resolver, through `node:dns` (which cannot be cancelled). */
+const systemLookup: HostLookup = async (host, { family }) => {
+  const all = await lookup(host, { family: family ?? 0, all: true });
+  return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+};
+
+/**
+ * Parses a `udp://host:port/...` URL and resolves its host to one IP address. The wait ends
+ * when `signal` aborts, even if the look-up itself never returns.
  * @param url The tracker URL.
  * @param family The address family wanted (that of a given socket), or undefined for either.
  * @param signal Aborts the lookup.
+ * @param lookupHost Resolves the host name (default: the system resolver).
  * @returns The resolved target.
  * @throws {TrackerError} If the URL is not a UDP URL with a port, or the host does not resolve.
  */
@@ -66,6 +101,7 @@ export async function resolveUdpTracker(
   url: string,
   family: 4 | 6 | undefined,
   signal: AbortSignal,
+  lookupHost: HostLookup = systemLookup,
 ): Promise<UdpTrackerTarget> {
   let parsed: URL;
   try {
@@ -96,7 +132,7 @@ export async function resolveUdpTracker(
     signal.addEventListener("abort", aborted, { once: true });
   });
   try {
-    const all = await Promise.race([lookup(host, { family: family ?? 0, all: true }), abort]);
+    const all = await Promise.race([lookupHost(host, { family, signal }), abort]);
     // Prefer IPv4 when both exist: most UDP trackers listen there.
     const found = all.find((a) => a.family === 4) ?? all[0];
     if (!found) throw new Error(`no address for ${host}`);
@@ -153,6 +189,7 @@ export function exchangeUdp<K extends UdpTrackerResponse["type"]>(
   const maxRetransmits = options.maxRetransmits ?? DEFAULT_UDP_MAX_RETRANSMITS;
   const transactionId = randomTransactionId();
   const { url } = target;
+  options.onStage?.(`waiting for the ${expected} reply`);
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);

@@ -4,6 +4,7 @@ import { type BencodeInput, encodeBencode } from "../../src/bencode/encode.ts";
 import { bytesToBinary, concatBytes, equalBytes, utf8 } from "../../src/bytes/bytes.ts";
 import { encodeHex } from "../../src/bytes/hex.ts";
 import { parseTorrent, TorrentError } from "../../src/metainfo/parse_torrent.ts";
+import { MAX_TORRENT_WARNINGS } from "../../src/metainfo/types.ts";
 import { sha1 } from "../../src/sha1/sha1.ts";
 
 type Dict = { [key: string]: BencodeInput | undefined };
@@ -89,18 +90,53 @@ Deno.test("parseTorrent() reads a multi-file torrent with cumulative offsets", (
   ]);
 });
 
-Deno.test("parseTorrent() flags BEP 47 padding files and .pad paths", () => {
+Deno.test("parseTorrent() flags BEP 47 padding files, with or without a path", () => {
   const t = parseTorrent(multi([
     { length: 10000, path: ["a.txt"] },
     { length: 6384, path: [".pad", "6384"], attr: "p" },
     { length: 10000, path: ["b.txt"] },
-    { length: 6384, path: [".pad", "6384"] },
+    { length: 6384, attr: "p" },
     { length: 7232, path: ["c.txt"], attr: "x" },
   ]));
   deepStrictEqual(t.files.map((f) => f.padding), [false, true, false, true, false]);
   deepStrictEqual(t.files.map((f) => f.offset), [0, 10000, 16384, 26384, 32768]);
-  // Padding files keep their path; duplicates among them are not renamed.
+  // Padding files of the same length may share a path: they are not renamed.
   deepStrictEqual(t.files[3].path, ["folder", ".pad", "6384"]);
+  deepStrictEqual(t.warnings, []);
+});
+
+Deno.test("parseTorrent() treats a .pad path without the p attribute as a real file", () => {
+  // As libtorrent does: only `attr` p (or a BitComet padding name) makes a padding file.
+  const t = parseTorrent(multi([
+    { length: 10000, path: ["a.txt"] },
+    { length: 6384, path: [".pad", "6384"] },
+    { length: 10000, path: ["_____padding_file_0_"] },
+    { length: 13616, path: ["b.txt"] },
+  ]));
+  deepStrictEqual(t.files.map((f) => f.padding), [false, false, true, false]);
+});
+
+Deno.test("parseTorrent() reads BEP 47 executable, hidden and symlink attributes", () => {
+  const t = parseTorrent(multi([
+    { length: 20000, path: ["run.sh"], attr: "x" },
+    { length: 20000, path: [".secret"], attr: "h" },
+    { path: ["bin", "run"], attr: "l", "symlink path": ["run.sh"] },
+    { path: ["escape"], attr: "l", "symlink path": ["..", "..", "etc", "passwd"] },
+    { path: ["no-target"], attr: "l" },
+    { length: 8, path: ["rest"] },
+  ]));
+  const [run, secret, link, escape, noTarget] = t.files;
+  strictEqual(run.executable, true);
+  strictEqual(run.hidden, undefined);
+  strictEqual(secret.hidden, true);
+  deepStrictEqual([link.symlink, link.symlinkPath, link.length], [true, ["folder", "run.sh"], 0]);
+  deepStrictEqual(escape.symlinkPath, ["folder", "escape"], "an escaping link points to itself");
+  deepStrictEqual([noTarget.symlink, noTarget.length], [undefined, 0]);
+  deepStrictEqual(t.warnings, [
+    'file 4: symlink without a usable "symlink path": kept as an empty file',
+    'file 3: symlink target "etc/passwd" is not a file or folder of the torrent: ' +
+    "the link now points to itself",
+  ]);
 });
 
 Deno.test("parseTorrent() prefers name.utf-8 and path.utf-8", () => {
@@ -148,41 +184,135 @@ Deno.test("parseTorrent() reads url-list as a string or a list, and httpseeds", 
   deepStrictEqual(t.httpSeeds, ["http://h/seed"]);
 });
 
-Deno.test("parseTorrent() sets private only for the integer 1", () => {
+Deno.test("parseTorrent() sets private for any non-zero integer, as libtorrent does", () => {
   strictEqual(parseTorrent(single({ private: 1 })).private, true);
+  strictEqual(parseTorrent(single({ private: 2 })).private, true);
   strictEqual(parseTorrent(single({ private: 0 })).private, false);
-  strictEqual(parseTorrent(single({ private: "1" })).private, false);
+  const text = parseTorrent(single({ private: "1" }));
+  strictEqual(text.private, false);
+  deepStrictEqual(text.warnings, ['"private" is a string, not an integer: ignored']);
 });
 
 Deno.test("parseTorrent() reads a hybrid torrent through its v1 keys", () => {
   const t = parseTorrent(single({
     "meta version": 2,
-    "file tree": { "file.bin": { "": { length: 40000, "pieces root": new Uint8Array(32) } } },
+    "file tree": {
+      "file.bin": { "": { length: 40000, "pieces root": new Uint8Array(32).fill(9) } },
+    },
   }, { "piece layers": {} }));
   strictEqual(t.pieceCount, 3);
   strictEqual(t.totalLength, 40000);
 });
 
-Deno.test("parseTorrent() sanitises names and renames duplicate paths", () => {
+Deno.test("parseTorrent() applies libtorrent's meta version rules", () => {
+  const root = new Uint8Array(32).fill(9);
+  const tree = (length: number) => ({ "file.bin": { "": { length, "pieces root": root } } });
+  refuses(single({ "meta version": 3 }), /"meta version" 3 is not supported/);
+  refuses(single({ "file tree": tree(40000) }), /"file tree" needs "meta version" 2/);
+  refuses(single({ "meta version": 2 }), /needs a "file tree"/);
+  refuses(
+    single({ "meta version": 2, "file tree": tree(40000), "piece length": 20000 }),
+    /must be a power of two/,
+  );
+  refuses(
+    single({ "meta version": 2, "file tree": tree(40001) }),
+    /describe different files/,
+  );
+  refuses(
+    single({ "meta version": 2, "file tree": { "file.bin": { "": { length: 40000 } } } }),
+    /no valid "pieces root"/,
+  );
+});
+
+Deno.test("parseTorrent() sanitises names and renames duplicate paths, with a warning each", () => {
   const t = parseTorrent(multi(
     [
-      { length: 10000, path: ["a?.txt"] },
-      { length: 10000, path: ["a_.txt"] },
-      { length: 20000, path: [".", "", "x", "a_.txt"] },
+      { length: 10000, path: ["a/b.txt"] },
+      { length: 10000, path: ["AB.TXT"] },
+      { length: 20000, path: [".", "", "x", "..", "a.txt"] },
     ],
     { name: "top:level." },
   ));
-  strictEqual(t.name, "top_level");
+  strictEqual(t.name, "top:level.", "POSIX keeps what only Windows reserves");
   deepStrictEqual(t.files.map((f) => f.path.join("/")), [
-    "top_level/a_.txt",
-    "top_level/a_.1.txt",
-    "top_level/x/a_.txt",
+    "top:level./ab.txt",
+    "top:level./AB.1.TXT",
+    "top:level./_/x/a.txt",
   ]);
+  deepStrictEqual(t.warnings, [
+    'file 0: path "a/b.txt" became "ab.txt"',
+    'file 2: path ".//x/../a.txt" became "_/x/a.txt"',
+    'file 1: path "AB.TXT" became "AB.1.TXT" ' +
+    "(another file or folder has that name)",
+  ]);
+  const windows = parseTorrent(multi([{ length: 40000, path: ["a?"] }], { name: "top:level." }), {
+    windows: true,
+  });
+  deepStrictEqual(windows.files[0].path, ["top_level", "a_"]);
 });
 
-Deno.test("parseTorrent() uses the info hash as the name when the name is empty", () => {
-  const t = parseTorrent(single({ name: "" }));
-  strictEqual(t.name, t.infoHashHex);
+Deno.test("parseTorrent() names a torrent whose name sanitises to nothing by its info hash", () => {
+  for (const name of ["..", ".", "/"]) {
+    const one = parseTorrent(single({ name }));
+    strictEqual(one.name, one.infoHashHex);
+    deepStrictEqual(one.files[0].path, [one.infoHashHex]);
+    deepStrictEqual(one.warnings, [`name ${JSON.stringify(name)} became "${one.infoHashHex}"`]);
+    const folder = parseTorrent(multi([{ length: 40000, path: ["a"] }], { name }));
+    deepStrictEqual(folder.files[0].path, [folder.infoHashHex, "a"]);
+  }
+  strictEqual(parseTorrent(single({ name: "" })).name, "_");
+});
+
+Deno.test("parseTorrent() names an empty path _, numbered like any duplicate", () => {
+  const t = parseTorrent(multi([
+    { length: 10000, path: [] },
+    { length: 10000, path: [".."] },
+    { length: 20000, path: ["..", "."] },
+  ]));
+  deepStrictEqual(t.files.map((f) => f.path.join("/")), ["folder/_", "folder/_.1", "folder/_.2"]);
+  strictEqual(t.warnings[0], 'file 0: empty path became "_"');
+});
+
+Deno.test("parseTorrent() ignores bytes after the dictionary and hashes the original info", () => {
+  const bytes = single();
+  const t = parseTorrent(concatBytes([bytes, utf8("trailing junk")]));
+  strictEqual(t.infoHashHex, parseTorrent(bytes).infoHashHex);
+  deepStrictEqual(t.warnings, ["ignored 13 bytes after the torrent's dictionary"]);
+});
+
+Deno.test("parseTorrent() keeps out-of-range optional values out of the result, with warnings", () => {
+  const t = parseTorrent(single({}, {
+    "creation date": 10 ** 15,
+    comment: 5,
+    "created by": ["x"],
+  }));
+  strictEqual(t.creationDate, undefined);
+  strictEqual(t.comment, undefined);
+  strictEqual(t.createdBy, undefined);
+  deepStrictEqual(t.warnings, [
+    '"comment" is an integer, not a string: ignored',
+    '"created by" is a list, not a string: ignored',
+    '"creation date" 1000000000000000 is out of the range of dates: ignored',
+  ]);
+  for (const date of [-1, "2020", 10n ** 20n, 8.64e12 + 1]) {
+    const dropped = parseTorrent(single({}, { "creation date": date }));
+    strictEqual(dropped.creationDate, undefined, String(date));
+    strictEqual(dropped.warnings.length, 1, String(date));
+  }
+  const edge = parseTorrent(single({}, { "creation date": 8.64e12 }));
+  strictEqual(new Date(edge.creationDate! * 1000).toISOString(), "+275760-09-13T00:00:00.000Z");
+  const repaired = parseTorrent(single({}, {
+    comment: "plain",
+    "comment.utf-8": new Uint8Array([0x62, 0xff, 0x63]),
+  }));
+  strictEqual(repaired.comment, "b_c");
+});
+
+Deno.test("parseTorrent() caps warnings and counts the rest", () => {
+  const files = Array.from({ length: 150 }, (_, i) => ({ length: 1, path: ["..", `f${i}`] }));
+  const t = parseTorrent(multi(files, {}, {}, 1));
+  strictEqual(t.warnings.length, MAX_TORRENT_WARNINGS);
+  strictEqual(t.warnings.at(-1), "51 more warnings");
 });
 
 Deno.test("parseTorrent() refuses every malformed field with a clear message", () => {
@@ -200,47 +330,55 @@ Deno.test("parseTorrent() refuses every malformed field with a clear message", (
   refuses(single({ "piece length": undefined }), /"piece length" must be a positive integer/);
   refuses(single({ "piece length": 2 ** 30 }), /larger than 536870912/);
   refuses(single({ length: 0, pieces: hashes(0) }), /total length is 0/);
-  refuses(single({ length: -1 }), /"length" must not be negative/);
-  refuses(single({ length: "40000" }), /"length" must be an integer/);
-  refuses(single({ length: undefined }), /"length" is missing/);
-  refuses(single({ length: 2n ** 60n }), /"length" is larger than 2\^53/);
+  refuses(single({ length: -1 }), /"length" of the file must not be negative/);
+  refuses(single({ length: "40000" }), /"length" of the file must be an integer/);
+  refuses(single({ length: undefined }), /"length" of the file is missing/);
+  refuses(single({ length: 2n ** 60n }), /"length" of the file is larger than 17592186028031/);
   refuses(single({ name: undefined }), /"name" is missing/);
   refuses(single({ name: 3 }), /"name" is missing or not a string/);
-  refuses(single({ name: ".." }), /the torrent name has a "\.\." component/);
   refuses(multi([], {}, {}, 0), /total length is 0/);
   refuses(
-    multi([{ length: 1, path: ["a"] }, { length: 0, path: [] }], {}, {}, 1),
-    /file 1.*empty path/,
+    multi([{ length: 1, path: "a" }], {}, {}, 1),
+    /"path" of file 0 is missing or not a list/,
   );
-  refuses(multi([{ length: 1, path: "a" }], {}, {}, 1), /"path" of file 0 must be a list/);
   refuses(multi([{ length: 1, path: ["a", 5] }], {}, {}, 1), /component that is not a string/);
-  refuses(multi([{ length: 1 }], {}, {}, 1), /"path" of file 0 must be a list/);
+  refuses(multi([{ length: 1 }], {}, {}, 1), /"path" of file 0 is missing or not a list/);
   refuses(multi([{ path: ["a"] }], {}, {}, 1), /"length" of file 0 is missing/);
   refuses(multi(["x"] as unknown as Dict[], {}, {}, 1), /file 0 is not a dictionary/);
   refuses(
     encodeBencode({ info: { files: "x", name: "n", "piece length": 1, pieces: hashes(1) } }),
-    /"files" must be a list/,
+    /"length" of the file is missing/,
+    // libtorrent reads a torrent whose "files" is not a list as a single-file torrent
   );
   refuses(
     multi(
-      [{ length: 2 ** 52, path: ["a"] }, { length: 2 ** 52, path: ["b"] }],
+      Array.from({ length: 17 }, (_, i) => ({ length: 17592186028031, path: [`f${i}`] })),
       { "piece length": 2 ** 29 },
       {},
       1,
     ),
-    /larger than 2\^53/,
+    /total length is larger than 2\^48 - 1/,
+  );
+  refuses(
+    single({ length: 2 ** 21 + 1, "piece length": 1, pieces: hashes(1) }),
+    /2097153 pieces is more than 2097152/,
   );
 });
 
-Deno.test("parseTorrent() refuses path traversal in files, naming the file", () => {
-  refuses(
-    multi([{ length: 40000, path: ["..", "etc", "passwd"] }]),
-    /file 0 \("\.\.\/etc\/passwd"\) has a "\.\." component/,
-  );
-  refuses(multi([{ length: 40000, path: ["/etc/passwd"] }]), /file 0.*absolute path/);
-  refuses(multi([{ length: 40000, path: ["C:\\Windows"] }]), /file 0.*absolute path/);
-  refuses(multi([{ length: 40000, path: ["a/../../b"] }]), /file 0.*"\.\." component/);
-  refuses(multi([{ length: 40000, path: [".", ""] }]), /file 0.*empty path/);
+Deno.test("parseTorrent() keeps traversal attempts inside the torrent's folder", () => {
+  const t = parseTorrent(multi([
+    { length: 10000, path: ["..", "..", "etc", "passwd"] },
+    { length: 10000, path: ["/etc/passwd"] },
+    { length: 10000, path: ["C:\\Windows"] },
+    { length: 10000, path: ["a/../../b"] },
+  ]));
+  deepStrictEqual(t.files.map((f) => f.path.join("/")), [
+    "folder/etc/passwd",
+    "folder/etcpasswd",
+    "folder/C:Windows",
+    "folder/a....b",
+  ]);
+  strictEqual(t.warnings[0], 'file 0: path "../../etc/passwd" became "etc/passwd"');
 });
 
 Deno.test("parseTorrent() refuses v2-only torrents and says why", () => {

@@ -31,14 +31,30 @@ Deno.test("TrackerTiers keeps order with a no-op shuffle and drops empty tiers a
   strictEqual(tiers.size, 4);
 });
 
-Deno.test("TrackerTiers shuffles each tier once at construction", () => {
+Deno.test("TrackerTiers shuffles each tier once at construction", async () => {
   const urls = Array.from({ length: 8 }, (_, i) => `u${i}`);
   let seed = 1;
-  const random = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  const tiers = new TrackerTiers([urls], { random });
-  deepStrictEqual([...tiers.tiers[0]].sort(), urls);
-  ok(tiers.tiers[0].join() !== urls.join(), "the tier was not shuffled");
-  deepStrictEqual(tiers.tiers, tiers.tiers);
+  let draws = 0;
+  const random = (): number => {
+    draws++;
+    return (seed = (seed * 16807) % 2147483647) / 2147483647;
+  };
+  const tiers = new TrackerTiers([urls, ["solo"]], {
+    random,
+    announce: fakeNetwork(new Set(), []),
+  });
+  const shuffled = tiers.tiers;
+  deepStrictEqual([...shuffled[0]].sort(), urls);
+  ok(shuffled[0].join() !== urls.join(), "the tier was not shuffled");
+  strictEqual(draws, urls.length - 1, "one Fisher-Yates pass: n - 1 draws, none for one URL");
+  // Reading the tiers again, or announcing, never reshuffles them.
+  deepStrictEqual(tiers.tiers, shuffled);
+  strictEqual((await tiers.announce(request)).url, shuffled[0][0]);
+  deepStrictEqual(tiers.tiers, shuffled);
+  strictEqual(draws, urls.length - 1);
+  // The getter hands out a copy: changing it does not reorder the tiers.
+  tiers.tiers[0].reverse();
+  deepStrictEqual(tiers.tiers, shuffled);
 });
 
 Deno.test("TrackerTiers: first fails, second answers and moves to the front of its tier", async () => {
