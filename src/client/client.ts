@@ -1,13 +1,22 @@
 import { resolve } from "node:path";
+import { decodeHex } from "../bytes/hex.ts";
+import { DhtNode } from "../dht/dht_node.ts";
+import { type MagnetLink, parseMagnet } from "../metainfo/magnet.ts";
 import { parseTorrent } from "../metainfo/parse_torrent.ts";
+import { metainfoFromInfo } from "../metainfo/torrent_from_info.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { RateLimiter } from "../peer/rate_limiter.ts";
 import { DEFAULT_MEMORY_BYTES, MemoryBudget } from "../scheduler/memory_budget.ts";
 import { HashPool } from "../sha1/hash_pool.ts";
-import { type DataLock, lockTorrentData } from "../storage/data_lock.ts";
+import { lockTorrentData } from "../storage/data_lock.ts";
+import { DHT_RESERVED } from "../session/session_parts.ts";
 import { generatePeerId } from "../wire/peer_id.ts";
+import { fetchMetadata } from "../session/metadata_session.ts";
+import type { PeerAddress } from "../wire/peer_address.ts";
+import { DhtPeerFinder } from "./dht_peer_finder.ts";
 import { PeerListener } from "./peer_listener.ts";
 import { removeTorrentData } from "./remove_data.ts";
+import { loadStoredTorrent, storedTorrentPath } from "./stored_torrent.ts";
 import { type AddOptions, Torrent } from "./torrent.ts";
 
 /** Default for {@linkcode ClientOptions.maxPeers}: connections across all torrents. */
@@ -46,12 +55,24 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** A peer that sends no block this long while holding requests is snubbed. */
   snubTimeoutMs?: number;
+  /** Run a DHT node (BEP 5) on the client's port, UDP (default `true`). */
+  dht?: boolean;
+  /**
+   * DHT nodes to bootstrap from, instead of the public routers (tests use these). Saved nodes
+   * from an earlier run (in `stateDir`) come first either way.
+   */
+  dhtNodes?: readonly PeerAddress[];
+  /** Take part in the DHT without answering queries (BEP 43). */
+  dhtReadOnly?: boolean;
   /** Closes the client. */
   signal?: AbortSignal;
 }
 
-/** What {@linkcode Client.add} takes: a path to a .torrent file, its bytes, or parsed metadata. */
-export type TorrentSource = string | Uint8Array | Metainfo;
+/**
+ * What {@linkcode Client.add} takes: a path to a .torrent file, a `magnet:` link, the bytes of
+ * a .torrent file, parsed metadata, or a parsed magnet link.
+ */
+export type TorrentSource = string | Uint8Array | Metainfo | MagnetLink;
 
 /** Client-wide figures. */
 export interface ClientStats {
@@ -67,6 +88,8 @@ export interface ClientStats {
   readonly memory: { readonly used: number; readonly peak: number; readonly limit: number };
   /** The TCP port peers reach us on, if listening. */
   readonly port: number | undefined;
+  /** The DHT node's table sizes (good nodes, IPv4 and IPv6), when it runs. */
+  readonly dht?: { readonly nodes: number; readonly nodes6: number; readonly torrents: number };
 }
 
 /** Where the client keeps its state by default (XDG base directory rules). */
@@ -105,12 +128,15 @@ export class Client implements AsyncDisposable {
   readonly #options: ClientOptions;
   readonly #controller = new AbortController();
   readonly #torrents = new Map<string, Torrent>();
-  readonly #locks = new Map<string, DataLock>();
   readonly #adding = new Map<string, Promise<Torrent>>();
   readonly #listener: PeerListener | undefined;
   readonly #pool: HashPool;
   readonly #uploadLimit: RateLimiter;
   readonly #downloadLimit: RateLimiter;
+  readonly #dht: Promise<DhtNode | undefined>;
+  #dhtNode: DhtNode | undefined;
+  #finder: DhtPeerFinder | undefined;
+  readonly #untrack = new Map<string, () => void>();
   #closing: Promise<void> | undefined;
 
   /**
@@ -133,8 +159,35 @@ export class Client implements AsyncDisposable {
       hostname: options.listenHost,
       port: options.port,
       peerId: this.peerId,
+      reserved: options.dht === false ? undefined : DHT_RESERVED,
     });
+    this.#dht = options.dht === false ? Promise.resolve(undefined) : this.#openDht();
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
+  }
+
+  async #openDht(): Promise<DhtNode | undefined> {
+    const options = this.#options;
+    try {
+      const node = await DhtNode.open({
+        port: this.#listener?.port ?? 0,
+        host: options.listenHost,
+        bootstrap: options.dhtNodes,
+        readOnly: options.dhtReadOnly,
+        stateFile: resolve(this.stateDir, "dht.dat"),
+        signal: this.#controller.signal,
+      });
+      this.#dhtNode = node;
+      this.#finder = new DhtPeerFinder(node, () => this.#listener?.port ?? "implied");
+      for (const torrent of this.#torrents.values()) this.#trackDht(torrent);
+      return node;
+    } catch {
+      return undefined; // no DHT (the UDP port is taken): trackers and PEX still work
+    }
+  }
+
+  /** The DHT node, once it runs (`undefined` with `dht: false`, or when it could not start). */
+  get dht(): DhtNode | undefined {
+    return this.#dhtNode;
   }
 
   /** The TCP port peers reach us on, if listening. */
@@ -169,23 +222,31 @@ export class Client implements AsyncDisposable {
    */
   async add(source: TorrentSource, options: AddOptions = {}): Promise<Torrent> {
     if (this.#closing) throw new Error("Cannot add a torrent: the client is closed");
-    const metainfo = await readSource(source);
-    const existing = this.#torrents.get(metainfo.infoHashHex) ??
-      await this.#adding.get(metainfo.infoHashHex);
+    const read = await readSource(source);
+    const hash = read.infoHashHex;
+    const existing = this.#torrents.get(hash) ?? await this.#adding.get(hash);
     if (existing) return existing;
-    const adding = this.#addNew(metainfo, options);
-    this.#adding.set(metainfo.infoHashHex, adding);
+    const adding = this.#addNew(read, options);
+    this.#adding.set(hash, adding);
     try {
       return await adding;
     } finally {
-      this.#adding.delete(metainfo.infoHashHex);
+      this.#adding.delete(hash);
     }
   }
 
-  async #addNew(metainfo: Metainfo, options: AddOptions): Promise<Torrent> {
+  async #addNew(read: Metainfo | MagnetLink, options: AddOptions): Promise<Torrent> {
     const dir = resolve(options.dir ?? this.dir);
-    const lock = await lockTorrentData(dir, metainfo);
-    const torrent = new Torrent(metainfo, dir, options, {
+    const stored = storedTorrentPath(dir, read.infoHashHex, this.#options.resumeDir);
+    // A magnet whose metadata an earlier run fetched goes on at once from the kept .torrent.
+    const metainfo = "pieceHashes" in read
+      ? read
+      : await loadStoredTorrent(stored, read.infoHashHex);
+    const lock = metainfo && await lockTorrentData(dir, metainfo);
+    await this.#dht; // the DHT port goes in every handshake from the start
+    const dhtPort = this.#dhtNode?.port;
+    const source = metainfo ? { metainfo } : { magnet: read as MagnetLink };
+    const torrent = new Torrent(source, dir, options, {
       peerId: this.peerId,
       listener: this.#listener,
       listen: this.#listener !== undefined,
@@ -198,11 +259,85 @@ export class Client implements AsyncDisposable {
       resumeDir: this.#options.resumeDir,
       requestTimeoutMs: this.#options.requestTimeoutMs,
       snubTimeoutMs: this.#options.snubTimeoutMs,
-    }, () => ({ used: this.budget.used, limit: this.budget.limit }));
+      dhtPort,
+      onDhtNode: (address) => this.#dhtNode?.addNode(address),
+    }, {
+      memory: () => ({ used: this.budget.used, limit: this.budget.limit }),
+      lock: (fetched) => lockTorrentData(dir, fetched),
+      storedTorrentPath: stored,
+    }, lock);
     this.#torrents.set(torrent.infoHash, torrent);
-    this.#locks.set(torrent.infoHash, lock);
     torrent.start(this.#controller.signal);
+    this.#trackDht(torrent);
     return torrent;
+  }
+
+  #trackDht(torrent: Torrent): void {
+    if (!this.#finder || this.#untrack.has(torrent.infoHash)) return;
+    const infoHash = new Uint8Array(20);
+    for (let i = 0; i < 20; i++) {
+      infoHash[i] = parseInt(torrent.infoHash.slice(2 * i, 2 * i + 2), 16);
+    }
+    this.#untrack.set(
+      torrent.infoHash,
+      this.#finder.track({
+        infoHash,
+        isPrivate: () => torrent.metainfo?.private ?? false,
+        needsPeers: () =>
+          torrent.state === "fetching-metadata" ||
+          (torrent.state === "downloading" && torrent.stats().peers < 10),
+        addPeer: (address) => torrent.addPeer(address),
+      }),
+    );
+  }
+
+  /**
+   * Fetches a magnet link's metadata from the swarm (its `x.pe` peers and trackers, the DHT,
+   * and `peers`) without adding a torrent: for `shoal info --fetch`.
+   * @param magnet The magnet link (text or parsed).
+   * @param options More peers, and a signal.
+   * @returns The torrent's metadata (trackers from the link).
+   * @throws {MagnetError} If the link is malformed.
+   * @throws The signal's reason when aborted.
+   */
+  async fetchMetainfo(
+    magnet: string | MagnetLink,
+    options: { peers?: readonly PeerAddress[]; signal?: AbortSignal } = {},
+  ): Promise<Metainfo> {
+    const link = typeof magnet === "string" ? parseMagnet(magnet) : magnet;
+    const dht = await this.#dht;
+    const stop = new AbortController();
+    const signal = AbortSignal.any([
+      this.#controller.signal,
+      stop.signal,
+      ...(options.signal ? [options.signal] : []),
+    ]);
+    const fetch = fetchMetadata({
+      infoHash: link.infoHash,
+      peerId: this.peerId,
+      peers: [...(options.peers ?? []), ...link.peers],
+      trackers: link.trackers.map((url) => [url]),
+      trackerTimeoutMs: this.#options.trackerTimeoutMs,
+      listener: this.#listener,
+      port: this.#listener?.port,
+      dhtPort: dht?.port,
+      onDhtNode: (address) => dht?.addNode(address),
+      emit: () => {},
+      signal,
+    });
+    const untrack = this.#finder?.track({
+      infoHash: link.infoHash,
+      isPrivate: () => false,
+      needsPeers: () => true,
+      addPeer: (address) => fetch.addPeer(address),
+    });
+    try {
+      const info = await fetch.done;
+      return metainfoFromInfo(info, { trackers: link.trackers, name: link.name });
+    } finally {
+      untrack?.();
+      stop.abort();
+    }
   }
 
   /**
@@ -216,11 +351,12 @@ export class Client implements AsyncDisposable {
     const found = typeof torrent === "string" ? this.get(torrent) : torrent;
     if (!found || this.#torrents.get(found.infoHash) !== found) return;
     this.#torrents.delete(found.infoHash);
+    this.#untrack.get(found.infoHash)?.();
+    this.#untrack.delete(found.infoHash);
     await found.stop();
-    this.#locks.get(found.infoHash)?.release();
-    this.#locks.delete(found.infoHash);
-    if (options.deleteData) {
-      await removeTorrentData(found.dir, found.metainfo, this.#options.resumeDir);
+    const metainfo = found.metainfo;
+    if (options.deleteData && metainfo) {
+      await removeTorrentData(found.dir, metainfo, this.#options.resumeDir);
     }
   }
 
@@ -243,6 +379,7 @@ export class Client implements AsyncDisposable {
       torrents: this.#torrents.size,
       memory: { used: this.budget.used, peak: this.budget.peak, limit: this.budget.limit },
       port: this.port,
+      dht: dhtSummary(this.#dhtNode),
     };
   }
 
@@ -264,10 +401,10 @@ export class Client implements AsyncDisposable {
     this.#closing ??= (async () => {
       const torrents = [...this.#torrents.values()];
       this.#torrents.clear();
+      await this.#finder?.close();
       await Promise.allSettled(torrents.map((t) => t.stop()));
       this.#controller.abort();
-      for (const lock of this.#locks.values()) lock.release();
-      this.#locks.clear();
+      await (await this.#dht)?.close();
       await this.#listener?.close();
       this.#pool.close();
       this.#uploadLimit.close();
@@ -285,9 +422,22 @@ export class Client implements AsyncDisposable {
   }
 }
 
-async function readSource(source: TorrentSource): Promise<Metainfo> {
+function dhtSummary(
+  node: DhtNode | undefined,
+): { nodes: number; nodes6: number; torrents: number } | undefined {
+  if (!node) return undefined;
+  const stats = node.stats();
+  return {
+    nodes: stats.ipv4?.good ?? 0,
+    nodes6: stats.ipv6?.good ?? 0,
+    torrents: stats.torrents,
+  };
+}
+
+async function readSource(source: TorrentSource): Promise<Metainfo | MagnetLink> {
   if (source instanceof Uint8Array) return parseTorrent(source);
   if (typeof source !== "string") return source;
+  if (source.startsWith("magnet:")) return parseMagnet(source);
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(source);

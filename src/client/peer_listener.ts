@@ -28,6 +28,8 @@ export interface PeerListenerOptions {
   port?: number;
   /** Our 20-byte peer id, sent in our handshake. */
   peerId: Uint8Array;
+  /** Reserved bytes of our handshake (to announce the DHT bit); `OUR_RESERVED` by default. */
+  reserved?: Uint8Array;
 }
 
 /**
@@ -40,6 +42,7 @@ export interface PeerListenerOptions {
 export class PeerListener implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #peerId: Uint8Array;
+  readonly #reserved: Uint8Array | undefined;
   readonly #torrents = new Map<string, ListeningTorrent>();
   readonly #byReq2 = new Map<string, ListeningTorrent>();
   readonly #controller = new AbortController();
@@ -47,9 +50,10 @@ export class PeerListener implements AsyncDisposable {
   #slotFreed: (() => void) | undefined;
   #loop: Promise<void> | undefined;
 
-  private constructor(listener: Deno.Listener, peerId: Uint8Array) {
+  private constructor(listener: Deno.Listener, peerId: Uint8Array, reserved?: Uint8Array) {
     this.#listener = listener;
     this.#peerId = peerId;
+    this.#reserved = reserved;
   }
 
   /**
@@ -70,7 +74,7 @@ export class PeerListener implements AsyncDisposable {
       }
     }
     listener ??= Deno.listen({ hostname, port: 0 });
-    const peerListener = new PeerListener(listener, options.peerId);
+    const peerListener = new PeerListener(listener, options.peerId, options.reserved);
     peerListener.#loop = peerListener.#acceptLoop();
     return peerListener;
   }
@@ -134,6 +138,7 @@ export class PeerListener implements AsyncDisposable {
     try {
       conn = await acceptPeer(tcp, {
         peerId: this.#peerId,
+        reserved: this.#reserved,
         lookup: (hash) => {
           torrent = this.#torrents.get(encodeHex(hash));
           return torrent && { pieceCount: torrent.pieceCount };

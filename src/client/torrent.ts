@@ -1,123 +1,71 @@
 import type { Bitfield } from "../bytes/bitfield.ts";
+import type { MagnetLink } from "../metainfo/magnet.ts";
+import { encodeTorrentFile, metainfoFromInfo } from "../metainfo/torrent_from_info.ts";
 import type { Metainfo } from "../metainfo/types.ts";
+import { idleTrackers, type TrackerStatus } from "../session/announcer.ts";
 import type { ProgressEvent, SessionEvent } from "../session/events.ts";
-import type { SeedLimits, TorrentSessionOptions } from "../session/session_options.ts";
+import { fetchMetadata, type MetadataFetch } from "../session/metadata_session.ts";
 import { TorrentSession } from "../session/torrent_session.ts";
-import {
-  FILE_PRIORITY_LEVEL,
-  fileBytesDone,
-  type FilePriority,
-  piecePrioritiesFor,
-} from "../storage/file_selection.ts";
+import type { DataLock } from "../storage/data_lock.ts";
+import { fileBytesDone, type FilePriority } from "../storage/file_selection.ts";
 import { TorrentStorage } from "../storage/torrent_storage.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
-import { idleTrackers, type TrackerStatus } from "../session/announcer.ts";
 import { EventHub } from "./event_hub.ts";
+import { FileSelectionState } from "./file_selection_state.ts";
+import { PieceWaiters } from "./piece_waiters.ts";
+import { saveStoredTorrent } from "./stored_torrent.ts";
 import { TorrentFile } from "./torrent_file.ts";
+import type {
+  AddOptions,
+  PeerInfo,
+  SharedSessionOptions,
+  TorrentEvent,
+  TorrentState,
+  TorrentStats,
+} from "./torrent_types.ts";
 
-/** Where a torrent is in its life. */
-export type TorrentState =
-  | "checking"
-  | "downloading"
-  | "seeding"
-  | "paused"
-  | "completed"
-  | "stopped"
-  | "error";
+export type { AddOptions, PeerInfo, TorrentEvent, TorrentState, TorrentStats };
 
-/** What a torrent's `events()` yields: its session's events, plus state changes and errors. */
-export type TorrentEvent =
-  | Exclude<SessionEvent, ProgressEvent>
-  | (ProgressEvent & {
-    /** Bytes of the client's memory budget in use. */
-    readonly memoryBytes: number;
-    /** The client's memory budget. */
-    readonly memoryLimit: number;
-  })
-  | { readonly type: "state"; readonly state: TorrentState }
-  | { readonly type: "error"; readonly message: string };
-
-/** Options for `client.add()`. */
-export interface AddOptions {
-  /** Download folder (default: the client's `dir`). */
-  dir?: string;
-  /**
-   * Which files to fetch: indices into `torrent.files` (as `shoal info` numbers them), or a
-   * predicate; every file by default. The others are skipped (priority `"skip"`).
-   */
-  files?: readonly number[] | ((file: { index: number; path: string; length: number }) => boolean);
-  /** Download in order, first and last piece of each selected file first. */
-  sequential?: boolean;
-  /** Add it paused (the data is checked; nothing is sent or fetched until `resume()`). */
-  paused?: boolean;
-  /** Keep seeding once the selection is complete (default `true`), or until a limit. */
-  seed?: boolean | SeedLimits;
-  /** Peers to connect to directly. */
-  peers?: readonly PeerAddress[];
-  /** Use the torrent's trackers (default `true`). */
-  trackers?: boolean;
-}
-
-/** The parts of the client a torrent shares, as the client hands them over. */
-export type SharedSessionOptions = Omit<
-  TorrentSessionOptions,
-  "dir" | "filePriorities" | "sequential" | "paused" | "seed" | "peers" | "trackers" | "signal"
->;
-
-/** A torrent's figures now. */
-export interface TorrentStats {
-  /** Payload bytes per second, down and up. */
-  readonly downloadRate: number;
-  /** Payload bytes per second up. */
-  readonly uploadRate: number;
-  /** Payload bytes received since it was added (this run). */
-  readonly downloaded: number;
-  /** Payload bytes sent since it was added (this run). */
-  readonly uploaded: number;
-  /** Connected peers. */
-  readonly peers: number;
-  /** Known peers (connected or not). */
-  readonly knownPeers: number;
-  /** Bytes of the selected files. */
-  readonly selectedBytes: number;
-  /** Of those, verified. */
-  readonly selectedDoneBytes: number;
-  /** Seconds left at the current rate (Infinity when unknown). */
-  readonly etaSeconds: number;
-  /** Uploaded / torrent size. */
-  readonly ratio: number;
+/** What a torrent gets from its client besides the shared session options. */
+export interface TorrentHooks {
+  /** The client's memory budget now. */
+  readonly memory: () => { used: number; limit: number };
+  /** Locks the torrent's files in its folder (refused when another torrent writes them). */
+  readonly lock: (metainfo: Metainfo) => Promise<DataLock>;
+  /** Where a magnet's .torrent is kept once fetched. */
+  readonly storedTorrentPath: string;
 }
 
 /**
- * One torrent in a {@linkcode Client}: its files, state and figures, a stream of events any
- * number of consumers can read, file priorities, pause and resume, and `done`.
+ * One torrent in a `Client`: its files, state and figures, events any number of consumers can
+ * read, file priorities, pause and resume, and `done`. A torrent added from a magnet link first
+ * fetches its metadata from the swarm (state `"fetching-metadata"`), then goes on as any other.
  */
 export class Torrent {
   /** The info hash, 40 lowercase hex digits. */
   readonly infoHash: string;
   /** The download folder. */
   readonly dir: string;
-  /** The files (padding files are not listed), indexed as `shoal info` prints them. */
-  readonly files: readonly TorrentFile[];
   /** Resolves once the selected files are complete; rejects on an error or removal first. */
   readonly done: Promise<void>;
-  readonly #metainfo: Metainfo;
+  readonly #magnet: MagnetLink | undefined;
   readonly #shared: SharedSessionOptions;
   readonly #options: AddOptions;
+  readonly #hooks: TorrentHooks;
   readonly #hub = new EventHub<TorrentEvent>();
-  /** Per entry of `metainfo.files` (padding included): 0 skip, 1 normal, 2 high. */
-  readonly #levels: Uint8Array;
-  /** `files[i]` is `metainfo.files[#entryOf[i]]`. */
-  readonly #entryOf: number[];
   readonly #boosts = new Map<object, ReadonlyMap<number, number>>();
-  readonly #waiters = new Map<number, Set<() => void>>();
-  readonly #memory: () => { used: number; limit: number };
+  readonly #waiters = new PieceWaiters();
   readonly #done = Promise.withResolvers<void>();
+  #metainfo: Metainfo | undefined;
+  #selection: FileSelectionState | undefined;
+  #files: readonly TorrentFile[] = [];
+  #lock: DataLock | undefined;
   #sequential: boolean;
   #paused: boolean;
-  #state: TorrentState = "checking";
+  #state: TorrentState;
   #error: string | undefined;
   #session: TorrentSession | undefined;
+  #fetch: MetadataFetch | undefined;
   #controller: AbortController | undefined;
   #have: Bitfield | undefined;
   #lastProgress: ProgressEvent | undefined;
@@ -130,62 +78,49 @@ export class Torrent {
 
   /**
    * Made by `client.add()`.
-   * @param metainfo The torrent.
+   * @param source The torrent's metadata (its files locked already), or a magnet link.
    * @param dir Its download folder.
    * @param options How it was added.
    * @param shared What the client shares with it (listener, pool, limits, budget).
-   * @param memory The client's memory budget now.
+   * @param hooks The memory budget, the file lock and where a magnet's .torrent goes.
+   * @param lock The lock on its files, when `source` is metadata.
    */
   constructor(
-    metainfo: Metainfo,
+    source: { metainfo: Metainfo } | { magnet: MagnetLink },
     dir: string,
     options: AddOptions,
     shared: SharedSessionOptions,
-    memory: () => { used: number; limit: number },
+    hooks: TorrentHooks,
+    lock?: DataLock,
   ) {
-    this.#metainfo = metainfo;
-    this.infoHash = metainfo.infoHashHex;
+    this.#magnet = "magnet" in source ? source.magnet : undefined;
+    this.infoHash = "magnet" in source ? source.magnet.infoHashHex : source.metainfo.infoHashHex;
     this.dir = dir;
     this.#options = options;
     this.#shared = shared;
-    this.#memory = memory;
+    this.#hooks = hooks;
+    this.#lock = lock;
     this.#sequential = options.sequential ?? false;
     this.#paused = options.paused ?? false;
-    this.#entryOf = metainfo.files.flatMap((file, i) => (file.padding ? [] : [i]));
-    this.files = this.#entryOf.map((entry, index) =>
-      new TorrentFile(index, metainfo.files[entry], {
-        pieceLength: metainfo.pieceLength,
-        priorityOf: (i) => this.#levels[this.#entryOf[i]],
-        bytesDoneOf: (i) => this.#fileBytesDone()[this.#entryOf[i]],
-        waitForPiece: (index, signal) => this.#waitForPiece(index, signal),
-        hasPiece: (index) => this.#have?.has(index) ?? false,
-        read: (offset, into) => this.#read(offset, into),
-        boost: (owner, levels) => this.#boost(owner, levels),
-        clearBoost: (owner) => this.#clearBoost(owner),
-      })
-    );
-    this.#levels = new Uint8Array(metainfo.files.length).fill(FILE_PRIORITY_LEVEL.normal);
-    const wanted = options.files;
-    if (wanted !== undefined) {
-      const selected = typeof wanted === "function"
-        ? (file: TorrentFile) => wanted({ index: file.index, path: file.path, length: file.length })
-        : (file: TorrentFile) => wanted.includes(file.index);
-      for (const file of this.files) {
-        if (!selected(file)) this.#levels[this.#entryOf[file.index]] = FILE_PRIORITY_LEVEL.skip;
-      }
-    }
+    this.#state = "metainfo" in source ? "checking" : "fetching-metadata";
+    if ("metainfo" in source) this.#setMetainfo(source.metainfo);
     this.done = this.#done.promise;
     this.done.catch(() => {}); // nobody has to await it
   }
 
-  /** The torrent's metadata. */
-  get metainfo(): Metainfo {
+  /** The torrent's metadata; `undefined` while a magnet link's is being fetched. */
+  get metainfo(): Metainfo | undefined {
     return this.#metainfo;
   }
 
-  /** The torrent's name. */
+  /** The files (padding files are not listed), indexed as `shoal info` prints them. */
+  get files(): readonly TorrentFile[] {
+    return this.#files;
+  }
+
+  /** The torrent's name (a magnet's `dn`, or the info hash, until its metadata arrives). */
   get name(): string {
-    return this.#metainfo.name;
+    return this.#metainfo?.name ?? this.#magnet?.name ?? this.infoHash;
   }
 
   /** Where it is in its life. */
@@ -206,17 +141,12 @@ export class Torrent {
   /** The fraction of the selected files verified, 0 to 1. */
   get progress(): number {
     const { selectedBytes, selectedDoneBytes } = this.stats();
+    if (!this.#metainfo) return 0;
     return selectedBytes === 0 ? 1 : selectedDoneBytes / selectedBytes;
   }
 
-  /** The peers connected now (for status displays). */
-  get peers(): readonly {
-    address: string;
-    client: string;
-    downloadRate: number;
-    uploadRate: number;
-    flags: string;
-  }[] {
+  /** The peers connected now (while it downloads or seeds). */
+  get peers(): readonly PeerInfo[] {
     const now = performance.now();
     return [...(this.#session?.peers.values() ?? [])].map((peer) => ({
       address: `${peer.conn.remote.host}:${peer.conn.remote.port}`,
@@ -230,27 +160,18 @@ export class Torrent {
 
   /** What we last heard from each tracker. */
   get trackers(): readonly TrackerStatus[] {
-    return this.#session?.trackers ?? idleTrackers(this.#metainfo);
+    if (this.#session) return this.#session.trackers;
+    if (this.#metainfo) return idleTrackers(this.#metainfo);
+    return (this.#magnet?.trackers ?? []).map((url, tier) => ({ url, tier, status: "idle" }));
   }
 
   /**
    * The verified pieces, as BEP 3 bitfield bytes (the first piece is the high bit of byte 0).
-   * @returns A copy (all zero before the data was checked).
+   * @returns A copy (empty while a magnet's metadata is fetched).
    */
   pieces(): Uint8Array {
-    return this.#have?.bytes.slice() ?? new Uint8Array(Math.ceil(this.#metainfo.pieceCount / 8));
-  }
-
-  /**
-   * Hashes every piece on disk again, whatever the resume data says (peers are dropped for the
-   * check and come back after).
-   * @returns When the check has started.
-   */
-  recheck(): Promise<void> {
-    this.#recheck = true;
-    if (this.#session) this.#controller?.abort(); // the loop starts a checking session
-    else this.#restart.resolve();
-    return Promise.resolve();
+    const count = this.#metainfo?.pieceCount ?? 0;
+    return this.#have?.bytes.slice() ?? new Uint8Array(Math.ceil(count / 8));
   }
 
   /**
@@ -260,12 +181,16 @@ export class Torrent {
   stats(): TorrentStats {
     const p = this.#lastProgress;
     let selectedBytes = 0, selectedDoneBytes = 0;
-    const done = this.#fileBytesDone();
-    this.#metainfo.files.forEach((file, i) => {
-      if (file.padding || this.#levels[i] === 0) return;
-      selectedBytes += file.length;
-      selectedDoneBytes += done[i];
-    });
+    const metainfo = this.#metainfo;
+    if (metainfo && this.#selection) {
+      const done = this.#fileBytesDone();
+      const levels = this.#selection.levels;
+      metainfo.files.forEach((file, i) => {
+        if (file.padding || levels[i] === 0) return;
+        selectedBytes += file.length;
+        selectedDoneBytes += done[i];
+      });
+    }
     const running = this.#session !== undefined && !this.#paused;
     const downloadRate = running ? p?.downRate ?? 0 : 0;
     const left = selectedBytes - selectedDoneBytes;
@@ -276,17 +201,19 @@ export class Torrent {
       uploaded: p?.uploaded ?? 0,
       peers: running ? p?.peers ?? 0 : 0,
       knownPeers: p?.knownPeers ?? 0,
+      totalBytes: metainfo?.totalLength ?? 0,
       selectedBytes,
       selectedDoneBytes,
-      etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : Infinity,
-      ratio: (p?.uploaded ?? 0) / Math.max(1, this.#metainfo.totalLength),
+      etaSeconds: metainfo && left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : Infinity,
+      ratio: (p?.uploaded ?? 0) / Math.max(1, metainfo?.totalLength ?? 1),
     };
   }
 
   /**
-   * The torrent's events from now on: session events (`checking`, `ready`, `progress`,
-   * `piece`, `peer`, `warning`, `complete`, `stopped`), `state` changes and `error`s. Any
-   * number of consumers may read at once; each sees every event from the moment it starts.
+   * The torrent's events from now on: session events (`metadata`, `checking`, `ready`,
+   * `progress`, `piece`, `peer`, `warning`, `complete`, `stopped`), `metainfo` once a magnet's
+   * metadata verified, `state` changes and `error`s. Any number of consumers may read at once;
+   * each sees every event from the moment it starts.
    * @returns The events; the iteration ends when the torrent is removed or the client closes.
    */
   events(): AsyncIterable<TorrentEvent> {
@@ -309,30 +236,18 @@ export class Torrent {
    * Sets the priorities of several files at once.
    * @param priorities File index -> priority.
    * @returns When applied.
-   * @throws {RangeError} For an index out of range or an unknown priority.
+   * @throws {RangeError} For an index out of range or an unknown priority, or before a magnet's
+   *   metadata is known.
    */
   async setFilePriorities(priorities: ReadonlyMap<number, FilePriority>): Promise<void> {
-    for (const [index, priority] of priorities) {
-      if (!Number.isInteger(index) || index < 0 || index >= this.files.length) {
-        throw new RangeError(
-          `Cannot set a priority: no file ${index} (${this.files.length} files)`,
-        );
-      }
-      if (!(priority in FILE_PRIORITY_LEVEL)) {
-        throw new RangeError(`Cannot set a priority: unknown priority ${JSON.stringify(priority)}`);
-      }
-    }
-    for (const [index, priority] of priorities) {
-      this.#levels[this.#entryOf[index]] = FILE_PRIORITY_LEVEL[priority];
-    }
+    const selection = this.#selection;
+    if (!selection) throw new RangeError("Cannot set a priority: the files are not known yet");
+    selection.set(priorities);
     this.#bytesDone = undefined;
     this.#reopenReads();
     const session = this.#session;
-    if (session && !session.closing) {
-      await session.setFilePriorities(this.#levels);
-    } else {
-      this.#restart.resolve(); // a completed torrent may have work again
-    }
+    if (session && !session.closing) await session.setFilePriorities(selection.levels);
+    else this.#restart.resolve(); // a completed torrent may have work again
   }
 
   /**
@@ -362,11 +277,23 @@ export class Torrent {
   }
 
   /**
+   * Hashes every piece on disk again, whatever the resume data says.
+   * @returns When the check has started.
+   */
+  recheck(): Promise<void> {
+    this.#recheck = true;
+    if (this.#session) this.#controller?.abort(); // the loop starts a checking session
+    else this.#restart.resolve();
+    return Promise.resolve();
+  }
+
+  /**
    * Adds a peer address to dial.
    * @param address The peer.
    */
   addPeer(address: PeerAddress): void {
     this.#session?.addPeer(address);
+    this.#fetch?.addPeer(address);
   }
 
   /**
@@ -389,26 +316,63 @@ export class Torrent {
     const storage = this.#readStorage;
     this.#readStorage = undefined;
     await storage?.then((s) => s.close(), () => {});
+    this.#lock?.release();
     if (this.#state !== "error") this.#setState("stopped");
     this.#done.reject(
       new DOMException(`${this.name} was stopped before it completed`, "AbortError"),
     );
-    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
+    this.#waiters.stop();
     this.#hub.close();
   }
 
+  #setMetainfo(metainfo: Metainfo): void {
+    this.#metainfo = metainfo;
+    const selection = new FileSelectionState(
+      metainfo,
+      this.#options.files,
+      this.#magnet?.selectOnly,
+    );
+    this.#selection = selection;
+    this.#files = selection.entryOf.map((entry, index) =>
+      new TorrentFile(index, metainfo.files[entry], {
+        pieceLength: metainfo.pieceLength,
+        priorityOf: (i) => selection.levels[selection.entryOf[i]],
+        bytesDoneOf: (i) => this.#fileBytesDone()[selection.entryOf[i]],
+        waitForPiece: (piece, signal) => this.#waiters.wait(piece, signal),
+        hasPiece: (piece) => this.#waiters.has(piece),
+        read: (offset, into) => this.#read(offset, into),
+        boost: (owner, levels) => {
+          this.#boosts.set(owner, levels);
+          this.#session?.boost(owner, levels);
+        },
+        clearBoost: (owner) => {
+          this.#boosts.delete(owner);
+          this.#session?.clearBoost(owner);
+        },
+      })
+    );
+  }
+
   async #run(clientSignal: AbortSignal): Promise<void> {
+    try {
+      if (!this.#metainfo) await this.#fetchMetainfo(clientSignal);
+    } catch (error) {
+      if (!this.#stopping && !clientSignal.aborted) this.#fail(error);
+      return;
+    }
     while (!this.#stopping && !clientSignal.aborted) {
+      const metainfo = this.#metainfo!;
       this.#controller = new AbortController();
-      const session = new TorrentSession(this.#metainfo, {
+      const session = new TorrentSession(metainfo, {
         ...this.#shared,
         dir: this.dir,
-        filePriorities: this.#levels,
+        filePriorities: this.#selection!.levels,
         sequential: this.#sequential,
         paused: this.#paused,
         recheck: this.#recheck,
         seed: this.#options.seed ?? true,
-        peers: this.#options.peers,
+        requireComplete: this.#options.requireComplete,
+        peers: [...(this.#options.peers ?? []), ...(this.#magnet?.peers ?? [])],
         trackers: this.#options.trackers,
         signal: AbortSignal.any([clientSignal, this.#controller.signal]),
       });
@@ -426,21 +390,55 @@ export class Torrent {
       if (this.#recheck) continue;
       // It ended because the selection completed and it does not seed: wait for more work
       // (a file selected since, or a resume after a pause).
-      if (!this.#wantsMore()) {
+      const more = () => !this.#have || this.#selection!.wantsMore(this.#have);
+      if (!more()) {
         this.#setState("completed");
         this.#restart = Promise.withResolvers<void>();
-        if (!this.#wantsMore()) await this.#restart.promise;
+        if (!more()) await this.#restart.promise;
       }
     }
   }
 
-  /** Some selected piece is missing (so a finished session should run again). */
-  #wantsMore(): boolean {
-    const have = this.#have;
-    if (!have) return true;
-    const wanted = piecePrioritiesFor(this.#metainfo, this.#levels, false);
-    for (let i = 0; i < wanted.length; i++) if (wanted[i] > 0 && !have.has(i)) return true;
-    return false;
+  /** A magnet link: fetches the info dictionary from the swarm, keeps its .torrent, locks. */
+  async #fetchMetainfo(clientSignal: AbortSignal): Promise<void> {
+    const magnet = this.#magnet!;
+    this.#controller = new AbortController();
+    const fetch = fetchMetadata({
+      infoHash: magnet.infoHash,
+      peerId: this.#shared.peerId ?? new Uint8Array(20),
+      peers: [...(this.#options.peers ?? []), ...magnet.peers],
+      trackers: this.#options.trackers === false ? [] : magnet.trackers.map((url) => [url]),
+      trackerTimeoutMs: this.#shared.trackerTimeoutMs,
+      listener: this.#shared.listener,
+      port: this.#shared.listener?.port,
+      dhtPort: this.#shared.dhtPort,
+      onDhtNode: this.#shared.onDhtNode,
+      emit: (event) => {
+        if (event.type !== "progress") this.#hub.publish(event);
+      },
+      signal: AbortSignal.any([clientSignal, this.#controller.signal]),
+    });
+    this.#fetch = fetch;
+    let info: Uint8Array;
+    try {
+      info = await fetch.done;
+    } finally {
+      this.#fetch = undefined;
+    }
+    const metainfo = metainfoFromInfo(info, { trackers: magnet.trackers, name: magnet.name });
+    await saveStoredTorrent(
+      this.#hooks.storedTorrentPath,
+      encodeTorrentFile(info, magnet.trackers),
+    );
+    this.#lock = await this.#hooks.lock(metainfo);
+    this.#setMetainfo(metainfo);
+    this.#hub.publish({
+      type: "metainfo",
+      name: metainfo.name,
+      files: this.#files.length,
+      totalBytes: metainfo.totalLength,
+    });
+    this.#setState("checking");
   }
 
   #onEvent(session: TorrentSession, event: SessionEvent): void {
@@ -451,26 +449,22 @@ export class Torrent {
       case "ready":
         this.#have = session.have;
         this.#bytesDone = undefined;
+        this.#waiters.setHave(session.have);
         for (const [owner, levels] of this.#boosts) session.boost(owner, levels);
-        for (const index of [...this.#waiters.keys()]) {
-          if (this.#have?.has(index)) this.#wake(index);
-        }
         this.#setState(this.#paused ? "paused" : session.finished ? "seeding" : "downloading");
         if (session.finished) this.#done.resolve();
         break;
       case "piece":
         this.#bytesDone = undefined;
-        this.#wake(event.index);
+        this.#waiters.pieceVerified(event.index);
         break;
-      case "progress":
+      case "progress": {
         this.#lastProgress = event;
         if (!this.#paused) this.#setState(event.seeding ? "seeding" : "downloading");
-        this.#hub.publish({
-          ...event,
-          memoryBytes: this.#memory().used,
-          memoryLimit: this.#memory().limit,
-        });
+        const memory = this.#hooks.memory();
+        this.#hub.publish({ ...event, memoryBytes: memory.used, memoryLimit: memory.limit });
         return;
+      }
       case "complete":
         this.#done.resolve();
         break;
@@ -492,54 +486,16 @@ export class Torrent {
   }
 
   #fileBytesDone(): number[] {
-    if (!this.#have) return new Array(this.#metainfo.files.length).fill(0);
-    return this.#bytesDone ??= fileBytesDone(this.#metainfo, this.#have);
-  }
-
-  #waitForPiece(index: number, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    if (this.#have?.has(index)) return Promise.resolve();
-    if (this.#stopping) {
-      return Promise.reject(new DOMException("The torrent was stopped", "AbortError"));
-    }
-    return new Promise((resolve, reject) => {
-      let waiters = this.#waiters.get(index);
-      if (!waiters) this.#waiters.set(index, waiters = new Set());
-      const onAbort = () => {
-        waiters!.delete(wake);
-        reject(signal?.reason);
-      };
-      const wake = () => {
-        signal?.removeEventListener("abort", onAbort);
-        if (this.#have?.has(index)) resolve();
-        else reject(new DOMException("The torrent was stopped", "AbortError"));
-      };
-      waiters.add(wake);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  #wake(index: number): void {
-    const waiters = this.#waiters.get(index);
-    if (!waiters) return;
-    this.#waiters.delete(index);
-    for (const wake of waiters) wake();
-  }
-
-  #boost(owner: object, levels: ReadonlyMap<number, number>): void {
-    this.#boosts.set(owner, levels);
-    this.#session?.boost(owner, levels);
-  }
-
-  #clearBoost(owner: object): void {
-    this.#boosts.delete(owner);
-    this.#session?.clearBoost(owner);
+    const metainfo = this.#metainfo;
+    if (!metainfo) return [];
+    if (!this.#have) return new Array(metainfo.files.length).fill(0);
+    return this.#bytesDone ??= fileBytesDone(metainfo, this.#have);
   }
 
   /** Reads verified bytes through a storage of our own (it outlives sessions). */
   async #read(offset: number, into: Uint8Array): Promise<Uint8Array> {
-    this.#readStorage ??= TorrentStorage.open(this.#metainfo, this.dir, {
-      filePriorities: this.#levels.slice(),
+    this.#readStorage ??= TorrentStorage.open(this.#metainfo!, this.dir, {
+      filePriorities: this.#selection!.levels.slice(),
     });
     return (await this.#readStorage).readRange(offset, into);
   }

@@ -46,8 +46,8 @@ export function idleTrackers(metainfo: Pick<Metainfo, "announce">): TrackerStatu
 
 /** What the announcer needs from the session. */
 export interface AnnouncerInit {
-  /** The torrent. */
-  readonly metainfo: Metainfo;
+  /** The torrent's info hash and trackers. */
+  readonly metainfo: Pick<Metainfo, "infoHash" | "announce">;
   /** Our peer id. */
   readonly peerId: Uint8Array;
   /** The port we accept peers on, once known. */

@@ -34,6 +34,7 @@ export interface CompletionInit {
 export class Completion {
   readonly #init: CompletionInit;
   #reported = false;
+  #completing = false;
 
   /**
    * Makes the tracker of completion.
@@ -112,12 +113,20 @@ export class Completion {
    * @returns When done.
    */
   async complete(parts: Parts): Promise<void> {
-    this.#reported = true;
+    if (this.#completing) return;
+    this.#completing = true;
     this.#init.stats.completedAtMs = performance.now();
-    await parts.resume.save();
+    try {
+      await parts.resume.save();
+    } finally {
+      this.#completing = false;
+    }
     if (parts.scheduler.have.complete) parts.announcer?.completed();
     this.#init.emit(this.#init.progress());
     this.#init.emit(this.#init.stats.completeEvent());
+    // Only now: the tick loop ends a torrent that does not seed once this is set, and the
+    // events above must be queued first.
+    this.#reported = true;
     for (const peer of this.#init.peers.values()) {
       if (peer.has.complete) peer.conn.close();
       else if (peer.amInterested) {

@@ -16,6 +16,8 @@ export interface ConnectorInit {
   readonly pieceCount: number;
   /** Our peer id. */
   readonly peerId: Uint8Array;
+  /** Reserved bytes of our handshake; `OUR_RESERVED` by default. */
+  readonly reserved?: Uint8Array;
   /** Stops dialling; aborts dials in progress. */
   readonly signal: AbortSignal;
   /** Addresses to dial, with their back-off state. */
@@ -120,9 +122,9 @@ export class Connector {
   }
 
   async #dialOne(address: PeerAddress): Promise<void> {
-    const { infoHash, peerId, pieceCount, signal } = this.#init;
+    const { infoHash, peerId, pieceCount, signal, reserved } = this.#init;
     const dial = (encryption: "none" | "mse") =>
-      connectPeer(address, { infoHash, peerId, pieceCount, signal, encryption });
+      connectPeer(address, { infoHash, peerId, pieceCount, signal, encryption, reserved });
     let conn: PeerConnection;
     try {
       try {

@@ -47,6 +47,18 @@ export type SessionEvent =
     readonly address: string;
     readonly reason?: string;
   }
+  | {
+    /** A magnet link's info dictionary is being fetched (BEP 9). */
+    readonly type: "metadata";
+    /** Peers that offer it. */
+    readonly peers: number;
+    /** Peers connected. */
+    readonly connected: number;
+    /** Bytes of it received. */
+    readonly received: number;
+    /** Its size, once a peer said. */
+    readonly total: number | undefined;
+  }
   | { readonly type: "warning"; readonly message: string }
   | { readonly type: "complete"; readonly downloaded: number; readonly seconds: number }
   | { readonly type: "stopped"; readonly have: number; readonly pieceCount: number };

@@ -1,6 +1,6 @@
 import { PeerListener } from "../client/peer_listener.ts";
 import type { PeerConnection } from "../peer/connection.ts";
-import type { Parts } from "./session_parts.ts";
+import { DHT_RESERVED, type Parts } from "./session_parts.ts";
 import type { SwarmPeer } from "./swarm_peer.ts";
 
 /** What {@linkcode NetworkActivity} needs from the session. */
@@ -19,6 +19,8 @@ export interface NetworkActivityInit {
   readonly listenHost?: string;
   /** Port of a listener of our own. */
   readonly port?: number;
+  /** Our DHT port, when we run a DHT node (the DHT bit of our handshake). */
+  readonly dhtPort?: number;
   /** The session's signal. */
   readonly signal: AbortSignal;
   /** The connected peers (closed on pause). */
@@ -74,6 +76,7 @@ export class NetworkActivity {
       hostname: init.listenHost,
       port: init.port,
       peerId: init.peerId,
+      reserved: init.dhtPort === undefined ? undefined : DHT_RESERVED,
     });
     this.#unregister = this.#listener.register({
       infoHash: init.infoHash,

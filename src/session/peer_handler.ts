@@ -12,9 +12,14 @@ import {
 } from "../wire/extension.ts";
 import type { PeerMessage } from "../wire/message.ts";
 import { formatPeerAddress } from "../wire/peer_address.ts";
+import { decodeMetadataMessage, encodeMetadataMessage } from "../wire/metadata.ts";
+import { checkMetadataRequest, metadataDataReply } from "../upload/metadata_requests.ts";
 import type { SessionEvent } from "./events.ts";
 import type { PexExchange } from "./pex_exchange.ts";
 import { UT_PEX_ID } from "./pex_exchange.ts";
+
+/** Our message id for ut_metadata (BEP 9) in the extension handshake. */
+export const UT_METADATA_ID = 2;
 import type { SessionStats } from "./stats.ts";
 import type { SwarmPeer } from "./swarm_peer.ts";
 
@@ -42,6 +47,12 @@ export interface PeerHandlerInit {
   readonly snubTimeoutMs?: number;
   /** Session events. */
   readonly emit: (event: SessionEvent) => void;
+  /** Our DHT node's UDP port, sent to peers that set the DHT bit (BEP 5). */
+  readonly dhtPort?: number;
+  /** A peer's `port` message named its DHT node. */
+  readonly onDhtNode?: (address: { host: string; port: number }) => void;
+  /** The torrent's info dictionary, served to peers that ask for it (BEP 9). */
+  readonly infoBytes: Uint8Array;
   /** A piece has every block: verify it (runs in the background). */
   readonly onPieceComplete: (piece: ActivePiece) => void;
 }
@@ -153,10 +164,11 @@ export class PeerHandler {
       // BEP 10: peer exchange unless the torrent is private (BEP 27), and `reqq` to tell the
       // peer how deep it may pipeline.
       const payload = encodeExtensionHandshake({
-        m: pex.offered,
+        m: { ...pex.offered, ut_metadata: UT_METADATA_ID },
         v: `shoal ${VERSION}`,
         reqq: MAX_QUEUED_UPLOADS,
         p: this.#init.port(),
+        metadata_size: this.#init.infoBytes.length,
       });
       messages.push({ type: "extended", id: EXTENSION_HANDSHAKE_ID, payload });
     }
@@ -164,6 +176,10 @@ export class PeerHandler {
     if (peer.conn.extensions.fast && have.count === 0) messages.push({ type: "have-none" });
     else if (peer.conn.extensions.fast && have.complete) messages.push({ type: "have-all" });
     else if (have.count > 0) messages.push({ type: "bitfield", bytes: have.bytes.slice() });
+    const dhtPort = this.#init.dhtPort;
+    if (dhtPort !== undefined && peer.conn.extensions.dht) {
+      messages.push({ type: "port", port: dhtPort });
+    }
     if (messages.length > 0) await peer.conn.send(messages);
   }
 
@@ -171,8 +187,12 @@ export class PeerHandler {
   async #handleMessage(peer: SwarmPeer, message: PeerMessage): Promise<string | undefined> {
     const { scheduler } = this.#init;
     switch (message.type) {
-      case "keep-alive":
       case "port":
+        if (message.port > 0) {
+          this.#init.onDhtNode?.({ host: peer.conn.remote.host, port: message.port });
+        }
+        return undefined;
+      case "keep-alive":
       case "suggest":
       case "allowed-fast":
         return undefined;
@@ -228,6 +248,8 @@ export class PeerHandler {
         return describe(error);
       }
       peer.clientName = handshake.v?.slice(0, 64);
+      const metadataId = handshake.m.ut_metadata;
+      peer.metadataId = metadataId !== undefined && metadataId > 0 ? metadataId : undefined;
       if (handshake.reqq !== undefined) {
         peer.maxRequests = Math.max(1, handshake.reqq);
         peer.queueDepth = Math.min(peer.queueDepth, peer.maxRequests);
@@ -236,7 +258,37 @@ export class PeerHandler {
       return undefined;
     }
     if (id === UT_PEX_ID) return this.#init.pex.onMessage(peer, payload);
+    if (id === UT_METADATA_ID) return this.#onMetadata(peer, payload);
     return undefined; // extensions we did not offer are ignored
+  }
+
+  /** BEP 9: answers a peer's requests for our info dictionary. */
+  #onMetadata(peer: SwarmPeer, payload: Uint8Array): string | undefined {
+    let message;
+    try {
+      message = decodeMetadataMessage(payload);
+    } catch (error) {
+      return describe(error);
+    }
+    if (message.type !== "request") return undefined; // we fetch nothing: data and rejects are ignored
+    const { infoBytes } = this.#init;
+    const verdict = checkMetadataRequest(message.piece, {
+      metadataSize: infoBytes.length,
+      queued: peer.metadataInFlight,
+      strikes: peer.metadataStrikes,
+    });
+    if (verdict.action === "drop") return verdict.reason;
+    const id = peer.metadataId;
+    if (id === undefined) return undefined; // it never offered ut_metadata: nowhere to answer
+    const reply = verdict.action === "serve"
+      ? metadataDataReply(infoBytes, message.piece)
+      : { type: "reject" as const, piece: message.piece };
+    if (verdict.action === "reject" && verdict.strike) peer.metadataStrikes++;
+    peer.metadataInFlight++;
+    peer.conn.send({ type: "extended", id, payload: encodeMetadataMessage(reply) })
+      .catch(() => {})
+      .finally(() => peer.metadataInFlight--);
+    return undefined;
   }
 
   #onBlock(peer: SwarmPeer, index: number, begin: number, block: Uint8Array): string | undefined {

@@ -54,6 +54,10 @@ export interface TorrentSessionOptions {
   recheck?: boolean;
   /** The folder of resume files, instead of `<dir>/.shoal` (a daemon's state folder). */
   resumeDir?: string;
+  /** Our DHT node's UDP port: announced in handshakes (BEP 5) and sent in `port` messages. */
+  dhtPort?: number;
+  /** A peer told us its DHT port (BEP 5 `port` message): ping it. */
+  onDhtNode?: (address: PeerAddress) => void;
   /** Start paused: check the data, then wait for `resume()` before any network activity. */
   paused?: boolean;
   /** Download limit in bytes per second (default unlimited). */

@@ -19,6 +19,10 @@ import { PexExchange } from "./pex_exchange.ts";
 import { PieceVerifier } from "./piece_verifier.ts";
 import type { SessionStats } from "./stats.ts";
 import type { SwarmPeer } from "./swarm_peer.ts";
+import { encodeReserved } from "../wire/handshake.ts";
+
+/** Our handshake's reserved bytes when we run a DHT node: extension, fast and DHT bits. */
+export const DHT_RESERVED: Uint8Array = encodeReserved({ extended: true, fast: true, dht: true });
 
 /** The parts of a running torrent, built once its data on disk is known. */
 export interface Parts {
@@ -60,6 +64,8 @@ export interface PartsContext {
   readonly snubTimeoutMs?: number;
   readonly port: () => number | undefined;
   readonly maxPeers: () => number;
+  readonly dhtPort?: number;
+  readonly onDhtNode?: (address: { host: string; port: number }) => void;
   /** `false` while paused, or once a finished torrent stops seeding. */
   readonly wantsPeers: () => boolean;
   readonly emit: (event: SessionEvent) => void;
@@ -132,11 +138,15 @@ export function buildParts(ctx: PartsContext): Parts {
     snubTimeoutMs: ctx.snubTimeoutMs,
     emit: ctx.emit,
     onPieceComplete: (piece) => ctx.spawn(verifier.verify(piece)),
+    infoBytes: metainfo.infoBytes,
+    dhtPort: ctx.dhtPort,
+    onDhtNode: ctx.onDhtNode,
   });
   const connector: Connector = new Connector({
     infoHash: metainfo.infoHash,
     pieceCount: metainfo.pieceCount,
     peerId: ctx.peerId,
+    reserved: ctx.dhtPort === undefined ? undefined : DHT_RESERVED,
     signal,
     book,
     peers,

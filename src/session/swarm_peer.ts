@@ -70,6 +70,12 @@ export class SwarmPeer implements PipelinePeer {
   snubbed = false;
   /** The peer's message id for ut_pex (BEP 11), once its extension handshake named one. */
   pexId: number | undefined;
+  /** The peer's message id for ut_metadata (BEP 9), once its extension handshake named one. */
+  metadataId: number | undefined;
+  /** Our ut_metadata replies to it not yet handed to the socket. */
+  metadataInFlight = 0;
+  /** Its ut_metadata requests we refused as out of range or beyond the queue. */
+  metadataStrikes = 0;
   /** Its client name and version, from its extension handshake (`v`). */
   clientName: string | undefined;
   /** The port it listens on, from its extension handshake (`p`). */

@@ -18,7 +18,9 @@ export type MetadataMessage =
     /** This piece's bytes. */
     data: Uint8Array;
   }
-  | { type: "reject"; piece: number };
+  | { type: "reject"; piece: number }
+  /** A `msg_type` this codec does not know: BEP 9 says to ignore it. Never encoded. */
+  | { type: "unknown"; msgType: number; piece: number };
 
 const MSG_TYPE = { request: 0, data: 1, reject: 2 } as const;
 
@@ -36,6 +38,9 @@ const MSG_TYPE = { request: 0, data: 1, reject: 2 } as const;
  * ```
  */
 export function encodeMetadataMessage(message: MetadataMessage): Uint8Array {
+  if (message.type === "unknown") {
+    throw new RangeError(`Cannot encode a metadata message of unknown msg_type ${message.msgType}`);
+  }
   if (message.type !== "data") {
     return encodeBencode({ msg_type: MSG_TYPE[message.type], piece: message.piece });
   }
@@ -58,9 +63,10 @@ function isIndex(value: BencodeValue | undefined): value is number {
  * Decodes a BEP 9 `ut_metadata` message payload. For `data`, the piece bytes are a view
  * into `payload`, and their length is checked against `total_size`.
  * @param payload The extended message payload.
- * @returns The message.
- * @throws {ProtocolError} If the dictionary is malformed, `msg_type` is unknown, a field is
- *   missing or out of range, or a data piece has the wrong length.
+ * @returns The message (`unknown` for an integer `msg_type` other than 0, 1 and 2, which BEP 9
+ *   says to ignore).
+ * @throws {ProtocolError} If the dictionary is malformed, `msg_type` is not an integer, a field
+ *   is missing or out of range, or a data piece has the wrong length.
  * @example
  * ```ts
  * import { decodeMetadataMessage, encodeMetadataMessage } from "@shoal/shoal";
@@ -87,9 +93,10 @@ export function decodeMetadataMessage(payload: Uint8Array): MetadataMessage {
   }
   if (msgType === MSG_TYPE.request) return { type: "request", piece };
   if (msgType === MSG_TYPE.reject) return { type: "reject", piece };
-  if (msgType !== MSG_TYPE.data) {
-    throw new ProtocolError(`Cannot decode metadata message: unknown msg_type ${msgType}`);
+  if (typeof msgType !== "number") {
+    throw new ProtocolError(`Cannot decode metadata message: msg_type is not an integer`);
   }
+  if (msgType !== MSG_TYPE.data) return { type: "unknown", msgType, piece };
   const totalSize = value.get("total_size");
   if (typeof totalSize !== "number" || totalSize <= 0) {
     throw new ProtocolError("Cannot decode metadata data: missing or bad total_size");

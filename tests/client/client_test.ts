@@ -88,7 +88,12 @@ Deno.test("one client downloads two torrents at once through one port; a second 
     await using seedA = seed(a, pool);
     await using seedB = seed(b, pool);
     const [portA, portB] = await Promise.all([seedA.ready, seedB.ready]);
-    await using client = new Client({ dir: join(root, "get"), port: 0, listenHost: LOOPBACK });
+    await using client = new Client({
+      dir: join(root, "get"),
+      port: 0,
+      listenHost: LOOPBACK,
+      dht: false,
+    });
     ok(client.port !== undefined && client.port > 0);
     const ta = await client.add(a.meta, { peers: [{ host: LOOPBACK, port: portA }], seed: false });
     const tb = await client.add(b.meta, { peers: [{ host: LOOPBACK, port: portB }], seed: false });
@@ -126,7 +131,7 @@ Deno.test("file selection: skipped files never exist, shared bytes go to the par
     await using seeder = seed(payload, pool);
     const port = await seeder.ready;
     const dir = join(root, "get");
-    await using client = new Client({ dir, port: 0, listenHost: LOOPBACK });
+    await using client = new Client({ dir, port: 0, listenHost: LOOPBACK, dht: false });
     const torrent = await client.add(payload.meta, {
       files: [1, 4],
       peers: [{ host: LOOPBACK, port }],
@@ -206,7 +211,12 @@ Deno.test("a stream yields a file's bytes while it downloads, from the start and
     const payload = await makePayload(root, "media", sizes, 32768, 33);
     await using seeder = seed(payload, pool, 4 * 1024 * 1024);
     const port = await seeder.ready;
-    await using client = new Client({ dir: join(root, "get"), port: 0, listenHost: LOOPBACK });
+    await using client = new Client({
+      dir: join(root, "get"),
+      port: 0,
+      listenHost: LOOPBACK,
+      dht: false,
+    });
     const torrent = await client.add(payload.meta, {
       peers: [{ host: LOOPBACK, port }],
       paused: true,
@@ -234,14 +244,55 @@ Deno.test("a second client on the same folder and torrent is refused with one cl
   const root = await Deno.makeTempDir({ prefix: "shoal-client-" });
   try {
     const payload = await makePayload(root, "locked", [100_000], 16384, 5);
-    await using one = new Client({ dir: join(root, "get"), listen: false });
-    await using two = new Client({ dir: join(root, "get"), listen: false });
+    await using one = new Client({ dir: join(root, "get"), listen: false, dht: false });
+    await using two = new Client({ dir: join(root, "get"), listen: false, dht: false });
     await one.add(payload.meta, { trackers: false });
     await rejects(two.add(payload.meta, { trackers: false }), (error: Error) => {
       ok(/in use by another torrent or another shoal/.test(error.message), error.message);
       ok(!error.message.includes("\n"));
       return true;
     });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a magnet link with x.pe: the metadata comes from a shoal seeder, the torrent downloads, and a second add resumes from the kept .torrent", async () => {
+  const root = await Deno.makeTempDir({ prefix: "shoal-client-" });
+  await using pool = new HashPool();
+  try {
+    // Many files make the info dictionary span several 16 KiB metadata pieces.
+    const sizes = Array.from({ length: 2000 }, (_, i) => 500 + i * 7);
+    const payload = await makePayload(root, "many", sizes, 65536, 77);
+    ok(
+      payload.meta.infoBytes.length > 3 * 16384,
+      `${payload.meta.infoBytes.length} bytes of metadata`,
+    );
+    await using seeder = seed(payload, pool);
+    const port = await seeder.ready;
+    const magnet = `magnet:?xt=urn:btih:${payload.meta.infoHashHex}&dn=x&x.pe=${LOOPBACK}:${port}`;
+    const dir = join(root, "get");
+    {
+      await using client = new Client({ dir, port: 0, listenHost: LOOPBACK, dht: false });
+      const torrent = await client.add(magnet, { seed: false });
+      strictEqual(torrent.state, "fetching-metadata");
+      strictEqual(torrent.files.length, 0);
+      const events = torrent.events();
+      await within(torrent.done, 60_000, "magnet done");
+      strictEqual(torrent.name, "many");
+      strictEqual(torrent.files.length, sizes.length);
+      for (const file of payload.files.slice(0, 50)) {
+        assertSameBytes(await Deno.readFile(join(dir, file.path)), file.data, file.path);
+      }
+      const seen = await collect(events, (e) => e.type === "complete");
+      ok(seen.some((e) => e.type === "metadata"), "metadata progress was reported");
+      ok(seen.some((e) => e.type === "metainfo" && e.files === sizes.length));
+    }
+    // The .torrent kept in .shoal lets the same magnet go on without any peer.
+    await using again = new Client({ dir, listen: false, dht: false });
+    const resumed = await again.add(magnet, { seed: false, trackers: false });
+    ok(resumed.metainfo, "the metadata is known at once");
+    await within(resumed.done, 10_000, "resumed done");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -149,6 +149,7 @@ async function fixture(seed: boolean): Promise<Fixture> {
     port: () => 6881,
     emit: (event) => events.push(event),
     onPieceComplete: (piece) => completed.push(piece),
+    infoBytes: meta.infoBytes,
   });
   const running: Promise<void>[] = [];
   const links: FakeLink[] = [];

@@ -31,7 +31,7 @@ Deno.test("decodeMetadataMessage() takes the raw bytes after the dictionary as d
 
 Deno.test("decodeMetadataMessage() refuses bad fields with ProtocolError", () => {
   const bad = [
-    encodeBencode({ msg_type: 5, piece: 0 }),
+    encodeBencode({ msg_type: "x", piece: 0 }),
     encodeBencode({ msg_type: 0 }),
     encodeBencode({ msg_type: 0, piece: -1 }),
     encodeBencode({ msg_type: 1, piece: 0 }),
@@ -42,6 +42,14 @@ Deno.test("decodeMetadataMessage() refuses bad fields with ProtocolError", () =>
     new TextEncoder().encode("d8:msg_type"),
   ];
   for (const payload of bad) throws(() => decodeMetadataMessage(payload), ProtocolError);
+});
+
+Deno.test("decodeMetadataMessage() returns an unknown msg_type as such, to be ignored (BEP 9)", () => {
+  deepStrictEqual(decodeMetadataMessage(encodeBencode({ msg_type: 5, piece: 3 })), {
+    type: "unknown",
+    msgType: 5,
+    piece: 3,
+  });
 });
 
 Deno.test("decodeMetadataMessage() throws nothing but ProtocolError for mutations", () => {
