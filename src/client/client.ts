@@ -274,10 +274,7 @@ export class Client implements AsyncDisposable {
 
   #trackDht(torrent: Torrent): void {
     if (!this.#finder || this.#untrack.has(torrent.infoHash)) return;
-    const infoHash = new Uint8Array(20);
-    for (let i = 0; i < 20; i++) {
-      infoHash[i] = parseInt(torrent.infoHash.slice(2 * i, 2 * i + 2), 16);
-    }
+    const infoHash = decodeHex(torrent.infoHash);
     this.#untrack.set(
       torrent.infoHash,
       this.#finder.track({
