@@ -6,7 +6,7 @@ const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
  * @returns The count with a binary unit.
  * @example
  * ```ts
- * import { formatBytes } from "@shoal/shoal";
+ * import { formatBytes } from "./format_units.ts";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(formatBytes(1536 * 1024), "1.50 MiB");
  * ```
@@ -29,7 +29,7 @@ export function formatBytes(bytes: number): string {
  * @returns The rate with a unit.
  * @example
  * ```ts
- * import { formatRate } from "@shoal/shoal";
+ * import { formatRate } from "./format_units.ts";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(formatRate(12_345_678), "12.3 MB/s");
  * ```
@@ -47,7 +47,7 @@ export function formatRate(bytesPerSecond: number): string {
  * @returns The duration.
  * @example
  * ```ts
- * import { formatDuration } from "@shoal/shoal";
+ * import { formatDuration } from "./format_units.ts";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(formatDuration(3725), "1:02:05");
  * ```
@@ -67,7 +67,7 @@ export function formatDuration(seconds: number): string {
  * @returns The bar.
  * @example
  * ```ts
- * import { renderBar } from "@shoal/shoal";
+ * import { renderBar } from "./format_units.ts";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(renderBar(0.5, 4), "██░░");
  * ```

@@ -95,7 +95,7 @@ async function digestTree(root: string): Promise<string> {
  * @returns 0 when every copy equals the original, 1 otherwise.
  * @example
  * ```ts ignore
- * import { runDemo } from "@shoal/shoal";
+ * import { runDemo } from "./run_demo.ts";
  * const code = await runDemo({ write: (t) => Deno.stdout.writeSync(new TextEncoder().encode(t)), interactive: false });
  * ```
  */

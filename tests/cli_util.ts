@@ -12,15 +12,30 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A state folder for the CLI under test, never the user's own. */
+const STATE_HOME: string = Deno.makeTempDirSync({ prefix: "shoal-test-state-" });
+
+/**
+ * The arguments as a test runs them: commands that start a client get `--no-dht` unless the
+ * test names its own DHT nodes, so no test ever reaches the DHT's public routers.
+ * @param args The arguments.
+ * @returns The arguments to run.
+ */
+export function testArgs(args: readonly string[]): string[] {
+  const clientCommand = ["download", "seed", "cat", "daemon"].includes(args[0]);
+  const ownDht = args.includes("--dht-node") || args.includes("--no-dht");
+  return clientCommand && !ownDht ? [...args, "--no-dht"] : [...args];
+}
+
 /** `deno run -A cli.ts ...args`, with output piped and colour off. */
 export function cliCommand(args: string[], cwd?: string): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    args: ["run", "-A", CLI, ...testArgs(args)],
     cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { SHOAL_DEBUG: "", NO_COLOR: "1" },
+    env: { SHOAL_DEBUG: "", NO_COLOR: "1", XDG_STATE_HOME: STATE_HOME },
   });
 }
 

@@ -468,6 +468,9 @@ export class Torrent {
       case "complete":
         this.#done.resolve();
         break;
+      case "stopped":
+        if (this.#stopping) this.#setState("stopped"); // the state first, this event last
+        break;
     }
     this.#hub.publish(event);
   }

@@ -40,6 +40,14 @@ export async function lockTorrentData(
 ): Promise<DataLock> {
   const folder = join(dir, RESUME_FOLDER, "locks");
   const path = join(folder, `${info.name}.lock`);
+  try {
+    if (!(await Deno.stat(dir)).isDirectory) {
+      throw new StorageError(`Download folder ${dir} is not a folder`, dir, "ENOTDIR");
+    }
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw toStorageError(error, dir, "opening");
+  }
   let file: Deno.FsFile;
   try {
     await Deno.mkdir(folder, { recursive: true });

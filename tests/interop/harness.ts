@@ -36,6 +36,10 @@
 
 import { AssertionError } from "node:assert/strict";
 import dgram from "node:dgram";
+import { testArgs } from "../cli_util.ts";
+
+/** A state folder for the shoal processes the suite starts, never the user's own. */
+const STATE_HOME: string = Deno.makeTempDirSync({ prefix: "shoal-interop-state-" });
 
 /** A program the interop suite can need. */
 export type InteropProgram = "libtorrent" | "aria2c" | "opentracker" | "mktorrent";
@@ -1075,10 +1079,10 @@ export async function runShoal(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const limitMs = options.timeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
   const proc = track(
-    new ManagedProcess(Deno.execPath(), [...SHOAL_RUN, ...args], {
+    new ManagedProcess(Deno.execPath(), [...SHOAL_RUN, ...testArgs(args)], {
       limitMs,
       cwd: options.cwd,
-      env: { NO_COLOR: "1", ...options.env },
+      env: { NO_COLOR: "1", XDG_STATE_HOME: STATE_HOME, ...options.env },
     }),
   );
   try {
@@ -1118,10 +1122,10 @@ export function startShoal(
   args: string[],
   options: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {},
 ): ShoalProcess {
-  const proc = new ManagedProcess(Deno.execPath(), [...SHOAL_RUN, ...args], {
+  const proc = new ManagedProcess(Deno.execPath(), [...SHOAL_RUN, ...testArgs(args)], {
     limitMs: options.timeoutMs ?? DEFAULT_PROCESS_LIMIT_MS,
     cwd: options.cwd,
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", XDG_STATE_HOME: STATE_HOME, ...options.env },
     rawStdout: true,
   });
   const lines = new LineQueue(proc.stdout!);
