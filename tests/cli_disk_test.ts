@@ -3,15 +3,11 @@
 // (`chattr +i`, which even root cannot write through). The user must see one clear line,
 // a non-zero exit, no stack trace, and (when the folder allows it) resume data left behind.
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import {
-  createTorrent,
-  decodeBencode,
-  isBencodeDict,
-  type Metainfo,
-  parseTorrent,
-  resumePath,
-  TorrentSession,
-} from "../mod.ts";
+import { createTorrent, type Metainfo, parseTorrent } from "../mod.ts";
+import { decodeBencode } from "../src/bencode/decode.ts";
+import { isBencodeDict } from "../src/bencode/fields.ts";
+import { resumePath } from "../src/storage/resume.ts";
+import { TorrentSession } from "../src/session/torrent_session.ts";
 import { randomBytes } from "./test_util.ts";
 import {
   assertOneLineFailure as assertOneLine,

@@ -7,7 +7,8 @@ export const MAX_BENCODE_DEPTH = 64;
  * Malformed bencode. `offset` is the byte where decoding failed.
  * @example
  * ```ts
- * import { BencodeError, decodeBencode } from "@shoal/shoal";
+ * import { BencodeError } from "@shoal/shoal";
+ * import { decodeBencode } from "@shoal/shoal/bencode";
  * import { throws } from "node:assert/strict";
  * throws(() => decodeBencode(new TextEncoder().encode("i01e")), BencodeError);
  * ```
@@ -167,7 +168,7 @@ class Decoder {
  * @throws {RangeError} If `start` is not an integer in `0..bytes.length`.
  * @example
  * ```ts
- * import { decodeBencodePrefix } from "@shoal/shoal";
+ * import { decodeBencodePrefix } from "@shoal/shoal/bencode";
  * import { deepStrictEqual } from "node:assert/strict";
  * const r = decodeBencodePrefix(new TextEncoder().encode("i42eXYZ"));
  * deepStrictEqual(r, { value: 42, end: 4 });
@@ -196,7 +197,7 @@ export function decodeBencodePrefix(
  * @throws {BencodeError} On malformed input, naming the byte offset.
  * @example
  * ```ts
- * import { decodeBencode } from "@shoal/shoal";
+ * import { decodeBencode } from "@shoal/shoal/bencode";
  * import { deepStrictEqual } from "node:assert/strict";
  * const value = decodeBencode(new TextEncoder().encode("d3:cowi7ee"));
  * deepStrictEqual(value, new Map([["cow", 7]]));

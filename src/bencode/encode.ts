@@ -83,7 +83,7 @@ function write(w: Writer, value: BencodeInput): void {
  * that is not bencode (boolean, `null`, `undefined` inside a list or Map, function, symbol).
  * @example
  * ```ts
- * import { encodeBencode } from "@shoal/shoal";
+ * import { encodeBencode } from "@shoal/shoal/bencode";
  * import { strictEqual } from "node:assert/strict";
  * const bytes = encodeBencode({ spam: ["a", 1], cow: "moo" });
  * strictEqual(new TextDecoder().decode(bytes), "d3:cow3:moo4:spaml1:ai1eee");

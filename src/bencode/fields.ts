@@ -6,7 +6,7 @@ import type { BencodeDict, BencodeValue } from "./types.ts";
  * @returns `true` for a dictionary.
  * @example
  * ```ts
- * import { isBencodeDict } from "@shoal/shoal";
+ * import { isBencodeDict } from "@shoal/shoal/bencode";
  * import { ok } from "node:assert/strict";
  * ok(isBencodeDict(new Map()));
  * ```
@@ -21,7 +21,7 @@ export function isBencodeDict(value: BencodeValue | undefined): value is Bencode
  * @returns `true` for an integer.
  * @example
  * ```ts
- * import { isBencodeInteger } from "@shoal/shoal";
+ * import { isBencodeInteger } from "@shoal/shoal/bencode";
  * import { ok } from "node:assert/strict";
  * ok(isBencodeInteger(5) && isBencodeInteger(2n ** 70n));
  * ```
@@ -38,7 +38,7 @@ const lenientUtf8 = new TextDecoder();
  * @returns The text.
  * @example
  * ```ts
- * import { bencodeText } from "@shoal/shoal";
+ * import { bencodeText } from "@shoal/shoal/bencode";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(bencodeText(new TextEncoder().encode("héllo")), "héllo");
  * ```

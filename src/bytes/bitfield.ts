@@ -3,7 +3,7 @@
  * (high bit of byte 0 is piece 0).
  * @example
  * ```ts
- * import { Bitfield } from "@shoal/shoal";
+ * import { Bitfield } from "@shoal/shoal/bytes";
  * import { ok, strictEqual } from "node:assert/strict";
  * const bits = new Bitfield(10);
  * bits.set(3);

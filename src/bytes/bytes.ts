@@ -5,7 +5,7 @@
  * @returns `true` when lengths and every byte match.
  * @example
  * ```ts
- * import { equalBytes } from "@shoal/shoal";
+ * import { equalBytes } from "@shoal/shoal/bytes";
  * import { ok } from "node:assert/strict";
  * ok(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
  * ```
@@ -22,7 +22,7 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  * @returns A fresh array holding every part.
  * @example
  * ```ts
- * import { concatBytes } from "@shoal/shoal";
+ * import { concatBytes } from "@shoal/shoal/bytes";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]), new Uint8Array([1, 2, 3]));
  * ```
@@ -47,7 +47,7 @@ const encoder = new TextEncoder();
  * @returns Its UTF-8 bytes.
  * @example
  * ```ts
- * import { utf8 } from "@shoal/shoal";
+ * import { utf8 } from "@shoal/shoal/bytes";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(utf8("hi"), new Uint8Array([104, 105]));
  * ```
@@ -63,7 +63,7 @@ export function utf8(text: string): Uint8Array {
  * @returns A string whose char codes equal the bytes.
  * @example
  * ```ts
- * import { bytesToBinary } from "@shoal/shoal";
+ * import { bytesToBinary } from "@shoal/shoal/bytes";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(bytesToBinary(new Uint8Array([97, 255])), "a\xff");
  * ```
@@ -83,7 +83,7 @@ export function bytesToBinary(bytes: Uint8Array): string {
  * @throws {RangeError} If a character is above 255.
  * @example
  * ```ts
- * import { binaryToBytes } from "@shoal/shoal";
+ * import { binaryToBytes } from "@shoal/shoal/bytes";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(binaryToBytes("a\xff"), new Uint8Array([97, 255]));
  * ```

@@ -6,7 +6,7 @@ const HEX_DIGITS = "0123456789abcdef";
  * @returns Two lowercase hex digits per byte.
  * @example
  * ```ts
- * import { encodeHex } from "@shoal/shoal";
+ * import { encodeHex } from "@shoal/shoal/bytes";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(encodeHex(new Uint8Array([0, 171, 255])), "00abff");
  * ```
@@ -24,7 +24,7 @@ export function encodeHex(bytes: Uint8Array): string {
  * @throws {SyntaxError} If the text has odd length or a non-hex character.
  * @example
  * ```ts
- * import { decodeHex } from "@shoal/shoal";
+ * import { decodeHex } from "@shoal/shoal/bytes";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(decodeHex("00ABff"), new Uint8Array([0, 171, 255]));
  * ```

@@ -185,9 +185,12 @@ export class Client implements AsyncDisposable {
     }
   }
 
-  /** The DHT node, once it runs (`undefined` with `dht: false`, or when it could not start). */
-  get dht(): DhtNode | undefined {
-    return this.#dhtNode;
+  /**
+   * Tells the DHT node of a node to ping (as a peer's BEP 5 `port` message does).
+   * @param address The node's address.
+   */
+  addDhtNode(address: PeerAddress): void {
+    this.#dht.then((node) => node?.addNode(address));
   }
 
   /** The TCP port peers reach us on, if listening. */

@@ -9,7 +9,7 @@ export const MAX_PENDING_EVENTS = 10_000;
  * first, then the oldest of any kind.
  * @example
  * ```ts
- * import { EventHub } from "@shoal/shoal/client";
+ * import { EventHub } from "./event_hub.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * const hub = new EventHub<number>();
  * const a = hub.subscribe(), b = hub.subscribe();

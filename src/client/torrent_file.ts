@@ -1,4 +1,4 @@
-import type { TorrentFile as FileEntry } from "../metainfo/types.ts";
+import type { FileEntry } from "../metainfo/types.ts";
 import { type FilePriority, filePriorityName } from "../storage/file_selection.ts";
 import { createFileStream, type FileStreamOptions, type StreamSource } from "./file_stream.ts";
 

@@ -58,7 +58,7 @@ export function secureNodeId(
  * @throws {SyntaxError} If `host` is not an IP address.
  * @example
  * ```ts
- * import { decodeHex } from "@shoal/shoal";
+ * import { decodeHex } from "@shoal/shoal/bytes";
  * import { isSecureNodeId } from "@shoal/shoal/dht";
  * import { ok } from "node:assert/strict";
  * ok(isSecureNodeId(decodeHex("5a3ce9c14e7a08645677bbd1cfe7d8f956d53256"), "21.75.31.124"));

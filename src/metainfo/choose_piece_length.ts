@@ -14,7 +14,7 @@ export const TARGET_MAX_PIECES: number = 2000;
  * @throws {RangeError} If `totalBytes` is negative or not a safe integer.
  * @example
  * ```ts
- * import { chooseTorrentPieceLength } from "@shoal/shoal";
+ * import { chooseTorrentPieceLength } from "@shoal/shoal/metainfo";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(chooseTorrentPieceLength(1024 ** 3), 1024 * 1024); // 1 GiB -> 1 MiB, 1,024 pieces
  * strictEqual(chooseTorrentPieceLength(1000), 16384);

@@ -49,7 +49,8 @@ function checkLength(value: number, what: string): void {
  * @throws {TypeError} For an empty name or file path.
  * @example
  * ```ts
- * import { encodeTorrent, parseTorrent, sha1 } from "@shoal/shoal";
+ * import { encodeTorrent } from "@shoal/shoal/metainfo";
+ * import { parseTorrent, sha1 } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * const data = new TextEncoder().encode("hello");
  * const bytes = encodeTorrent({

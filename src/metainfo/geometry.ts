@@ -26,7 +26,7 @@ export type PieceGeometry = Pick<TorrentInfo, "pieceLength" | "pieceCount" | "to
  * @throws {RangeError} For an index out of range.
  * @example
  * ```ts
- * import { pieceSize } from "@shoal/shoal";
+ * import { pieceSize } from "@shoal/shoal/metainfo";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(pieceSize({ pieceLength: 100, pieceCount: 3, totalLength: 250 }, 2), 50);
  * ```
@@ -47,7 +47,7 @@ export function pieceSize(info: PieceGeometry, index: number): number {
  * @throws {RangeError} For a piece index out of range.
  * @example
  * ```ts
- * import { blockCount } from "@shoal/shoal";
+ * import { blockCount } from "@shoal/shoal/metainfo";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(blockCount({ pieceLength: 32768, pieceCount: 2, totalLength: 40000 }, 1), 1);
  * ```
@@ -65,7 +65,7 @@ export function blockCount(info: PieceGeometry, index: number): number {
  * @throws {RangeError} For a piece or block index out of range.
  * @example
  * ```ts
- * import { blockSize } from "@shoal/shoal";
+ * import { blockSize } from "@shoal/shoal/metainfo";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(blockSize({ pieceLength: 32768, pieceCount: 2, totalLength: 40000 }, 1, 0), 7232);
  * ```
@@ -86,7 +86,7 @@ export function blockSize(info: PieceGeometry, index: number, block: number): nu
  * @returns `ceil(totalLength / pieceLength)`.
  * @example
  * ```ts
- * import { expectedPieceCount } from "@shoal/shoal";
+ * import { expectedPieceCount } from "@shoal/shoal/metainfo";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(expectedPieceCount(250, 100), 3);
  * ```
@@ -105,7 +105,7 @@ export function expectedPieceCount(totalLength: number, pieceLength: number): nu
  * @throws {RangeError} If the range is outside the data.
  * @example
  * ```ts
- * import { fileSpans } from "@shoal/shoal";
+ * import { fileSpans } from "@shoal/shoal/metainfo";
  * import { deepStrictEqual } from "node:assert/strict";
  * const files = [{ offset: 0, length: 10 }, { offset: 10, length: 10 }];
  * deepStrictEqual(fileSpans(files, 8, 4), [

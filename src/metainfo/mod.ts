@@ -48,4 +48,42 @@ export {
   metainfoFromInfo,
   type MetainfoFromInfoOptions,
 } from "./torrent_from_info.ts";
-export type { Metainfo, TorrentFile, TorrentInfo } from "./types.ts";
+export type { FileEntry, Metainfo, TorrentInfo } from "./types.ts";
+export {
+  BLOCK_SIZE,
+  blockCount,
+  blockSize,
+  expectedPieceCount,
+  type FileSpan,
+  fileSpans,
+  type PieceGeometry,
+  pieceSize,
+} from "./geometry.ts";
+export { MAX_PIECE_LENGTH } from "./parse_torrent.ts";
+export {
+  MAX_PATH_COMPONENT_BYTES,
+  sanitizePathComponent,
+  sanitizeTorrentPath,
+} from "./sanitize_path.ts";
+export {
+  formatMagnet,
+  type FormatMagnetInput,
+  MagnetError,
+  type MagnetLink,
+  type MagnetPeer,
+  MAX_SELECT_ONLY_INDICES,
+  parseMagnet,
+} from "./magnet.ts";
+export {
+  chooseTorrentPieceLength,
+  MAX_CHOSEN_PIECE_LENGTH,
+  MIN_CHOSEN_PIECE_LENGTH,
+  TARGET_MAX_PIECES,
+} from "./choose_piece_length.ts";
+export {
+  encodeTorrent,
+  type EncodeTorrentFile,
+  type EncodeTorrentOptions,
+} from "./encode_torrent.ts";
+export { TorrentError } from "./torrent_error.ts";
+export { parseTorrent } from "./parse_torrent.ts";

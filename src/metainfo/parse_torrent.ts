@@ -10,7 +10,7 @@ import { quoteTorrentText as quote, repairUtf8 } from "./repair_utf8.ts";
 import { resolveSymlinkTargets } from "./resolve_symlinks.ts";
 import { sanitizePathComponent, type SanitizePathOptions } from "./sanitize_path.ts";
 import { TorrentError } from "./torrent_error.ts";
-import { MAX_TORRENT_WARNINGS, type Metainfo, type TorrentFile } from "./types.ts";
+import { type FileEntry, MAX_TORRENT_WARNINGS, type Metainfo } from "./types.ts";
 
 export { TorrentError } from "./torrent_error.ts";
 
@@ -162,7 +162,8 @@ function isInteger(value: BencodeValue | undefined): value is number | bigint {
  * refused field, with a message naming the field or file.
  * @example
  * ```ts
- * import { encodeBencode, parseTorrent, sha1 } from "@shoal/shoal";
+ * import { encodeBencode } from "@shoal/shoal/bencode";
+ * import { parseTorrent, sha1 } from "@shoal/shoal";
  * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * const bytes = encodeBencode({
  *   announce: "http://127.0.0.1:6969/announce",
@@ -255,9 +256,9 @@ export function parseTorrent(bytes: Uint8Array, options: ParseTorrentOptions = {
   }
 
   let offset = 0;
-  const files: TorrentFile[] = raw.map((file, index) => {
+  const files: FileEntry[] = raw.map((file, index) => {
     const target = links[index]?.target;
-    const entry: TorrentFile = {
+    const entry: FileEntry = {
       path: file.path,
       length: file.length,
       offset,

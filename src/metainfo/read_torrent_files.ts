@@ -186,7 +186,8 @@ function readEntry(
  * @example
  * ```ts
  * import { readTorrentFiles } from "@shoal/shoal/metainfo";
- * import { type BencodeDict, decodeBencode, encodeBencode } from "@shoal/shoal";
+ * import { type BencodeDict } from "@shoal/shoal/metainfo";
+ * import { decodeBencode, encodeBencode } from "@shoal/shoal/bencode";
  * import { deepStrictEqual } from "node:assert/strict";
  * const info = decodeBencode(encodeBencode({
  *   files: [{ length: 3, path: ["..", "run.sh"], attr: "x" }],

@@ -88,7 +88,7 @@ function lastDot(bytes: Uint8Array, after: number): number {
  * @returns The safe name, or `""` when the component is dropped.
  * @example
  * ```ts
- * import { sanitizePathComponent } from "@shoal/shoal";
+ * import { sanitizePathComponent } from "@shoal/shoal/metainfo";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(sanitizePathComponent("a\\b\u202e.txt"), "ab.txt");
  * strictEqual(sanitizePathComponent("tab\there"), "tab_here");
@@ -154,7 +154,7 @@ export function sanitizePathComponent(
  * @returns The safe components (at least one).
  * @example
  * ```ts
- * import { sanitizeTorrentPath } from "@shoal/shoal";
+ * import { sanitizeTorrentPath } from "@shoal/shoal/metainfo";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(sanitizeTorrentPath(["..", "etc", ".", "passwd"]), ["etc", "passwd"]);
  * deepStrictEqual(sanitizeTorrentPath(["docs", "", "a.txt"]), ["docs", "_", "a.txt"]);

@@ -1,5 +1,5 @@
 /** One file of a torrent, in the order the torrent lists it. */
-export interface TorrentFile {
+export interface FileEntry {
   /** Path components below the download folder, sanitised; the first is the torrent name. */
   readonly path: readonly string[];
   /** Length in bytes. */
@@ -14,7 +14,7 @@ export interface TorrentFile {
   readonly hidden?: boolean;
   /**
    * BEP 47 `attr` `l`: this entry is a symbolic link, not data (its `length` is 0); its target
-   * is {@linkcode TorrentFile.symlinkPath}. Absent means no.
+   * is {@linkcode FileEntry.symlinkPath}. Absent means no.
    */
   readonly symlink?: boolean;
   /**
@@ -46,7 +46,7 @@ export interface TorrentInfo {
   /** Sum of every file's length, padding included. */
   readonly totalLength: number;
   /** Every file, padding files included (flagged). */
-  readonly files: readonly TorrentFile[];
+  readonly files: readonly FileEntry[];
   /** `true` when the info dictionary has `files` (a folder), `false` for one file. */
   readonly multiFile: boolean;
   /** BEP 27 private flag: no DHT, no PEX. */

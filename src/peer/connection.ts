@@ -168,7 +168,8 @@ async function readHandshake(conn: Deno.Conn, peer: string): Promise<Handshake> 
  * @throws {Deno.errors.ConnectionRefused} And other socket errors from connecting.
  * @example
  * ```ts
- * import { acceptPeer, connectPeer, generatePeerId } from "@shoal/shoal";
+ * import { acceptPeer, connectPeer } from "@shoal/shoal/peer";
+ * import { generatePeerId } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * const infoHash = new Uint8Array(20).fill(7);
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -242,7 +243,9 @@ export async function connectPeer(
  * @throws {PeerError} On timeout or if the peer hangs up during the handshake.
  * @example
  * ```ts
- * import { acceptPeer, connectPeer, encodeHex, generatePeerId } from "@shoal/shoal";
+ * import { acceptPeer, connectPeer } from "@shoal/shoal/peer";
+ * import { encodeHex } from "@shoal/shoal/bytes";
+ * import { generatePeerId } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * const infoHash = new Uint8Array(20).fill(9);
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -339,7 +342,8 @@ export async function acceptPeer(
  * iteration of `messages()`. Copy it (`slice`) to keep it.
  * @example
  * ```ts
- * import { acceptPeer, connectPeer, generatePeerId } from "@shoal/shoal";
+ * import { acceptPeer, connectPeer } from "@shoal/shoal/peer";
+ * import { generatePeerId } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const accepting = listener.accept().then((conn) =>

@@ -32,3 +32,8 @@ export {
   PrefixedConn,
 } from "./mse.ts";
 export { RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
+// Referenced by the signatures above.
+export { type MseAllow, type MseCiphers, Rc4 } from "../wire/mse_crypto.ts";
+export type { HandshakeExtensions } from "../wire/handshake.ts";
+export type { PeerMessage } from "../wire/message.ts";
+export type { PeerAddress } from "../wire/peer_address.ts";

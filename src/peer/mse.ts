@@ -52,7 +52,7 @@ const PLAIN_HEADER = new Uint8Array([19, ...new TextEncoder().encode("BitTorrent
  *   `undefined` while every byte so far matches but fewer than 20 arrived.
  * @example
  * ```ts
- * import { isPlainHandshakeStart } from "@shoal/shoal";
+ * import { isPlainHandshakeStart } from "@shoal/shoal/peer";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(isPlainHandshakeStart(new Uint8Array([19, 66])), undefined);
  * strictEqual(isPlainHandshakeStart(new Uint8Array([7])), false);
@@ -79,7 +79,7 @@ export interface MseConnInit {
  * peeked from a socket back in front of it. `close` tolerates "already closed".
  * @example
  * ```ts
- * import { MseConn } from "@shoal/shoal";
+ * import { MseConn } from "@shoal/shoal/peer";
  * import { strictEqual } from "node:assert/strict";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -441,7 +441,7 @@ export interface MseConnectOptions {
  * @throws {RangeError} If the info hash is not 20 bytes or the initial payload is too long.
  * @example
  * ```ts
- * import { mseAccept, mseConnect } from "@shoal/shoal";
+ * import { mseAccept, mseConnect } from "@shoal/shoal/peer";
  * import { strictEqual } from "node:assert/strict";
  * const infoHash = new Uint8Array(20).fill(1);
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -38,7 +38,7 @@ interface Waiter {
  *
  * @example
  * ```ts
- * import { RateLimiter } from "@shoal/shoal";
+ * import { RateLimiter } from "@shoal/shoal/peer";
  * import { deepStrictEqual } from "node:assert/strict";
  * let clock = 0;
  * using limiter = new RateLimiter(1_000_000, {

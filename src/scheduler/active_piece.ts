@@ -22,7 +22,7 @@ export const RECEIVED = 255;
  * @returns The key.
  * @example
  * ```ts
- * import { blockKey } from "@shoal/shoal";
+ * import { blockKey } from "./active_piece.ts";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(blockKey(2, 32768), 2 * 65536 + 2);
  * ```
@@ -37,7 +37,7 @@ export function blockKey(index: number, begin: number): number {
  * @returns The piece index and the block's offset in it.
  * @example
  * ```ts
- * import { blockKey, blockOfKey } from "@shoal/shoal";
+ * import { blockKey, blockOfKey } from "./active_piece.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(blockOfKey(blockKey(2, 32768)), { index: 2, begin: 32768 });
  * ```

@@ -6,24 +6,7 @@
 export { Bitfield } from "../bytes/bitfield.ts";
 export { Notifier } from "./notifier.ts";
 export { type PickerView, pickPiece, RANDOM_FIRST_PIECES } from "./piece_picker.ts";
-export {
-  blockKey,
-  blockOfKey,
-  type BlockOutcome,
-  type BlockRequest,
-  DEFAULT_MAX_ACTIVE_BYTES,
-  PieceScheduler,
-  type PieceSchedulerOptions,
-  type SchedulerPeer,
-} from "./piece_scheduler.ts";
-export {
-  ADAPT_INTERVAL_MS,
-  type PipelinePeer,
-  REQUEST_TIMEOUT_MS,
-  requestBatches,
-  type RequestPipelineOptions,
-  SNUB_TIMEOUT_MS,
-} from "./request_pipeline.ts";
+export { REQUEST_TIMEOUT_MS, SNUB_TIMEOUT_MS } from "./request_pipeline.ts";
 export { RATE_BUCKET_MS, RATE_WINDOW_MS, RateMeter, type RateMeterOptions } from "./rate_meter.ts";
 export { DEFAULT_MEMORY_BYTES, MemoryBudget, type MemoryUse } from "./memory_budget.ts";
 export {

@@ -3,7 +3,7 @@
  * remembered, so a wake-up is never lost between a check and a wait.
  * @example
  * ```ts
- * import { Notifier } from "@shoal/shoal";
+ * import { Notifier } from "@shoal/shoal/scheduler";
  * const changed = new Notifier();
  * changed.notify();
  * await changed.wait(); // returns at once: the notify was remembered

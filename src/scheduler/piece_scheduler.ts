@@ -41,7 +41,8 @@ interface PeerBookkeeping {
  * endgame asks several peers for the last blocks. It holds no sockets and no timers.
  * @example
  * ```ts
- * import { Bitfield, PieceScheduler } from "@shoal/shoal";
+ * import { Bitfield } from "@shoal/shoal/scheduler";
+ * import { PieceScheduler } from "./piece_scheduler.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * const geometry = { pieceLength: 32768, pieceCount: 1, totalLength: 20000 };
  * const scheduler = new PieceScheduler(geometry, new Bitfield(1));

@@ -28,7 +28,7 @@ export interface RateMeterOptions {
  *
  * @example
  * ```ts
- * import { RateMeter } from "@shoal/shoal";
+ * import { RateMeter } from "@shoal/shoal/scheduler";
  * import { ok, strictEqual } from "node:assert/strict";
  * const meter = new RateMeter();
  * for (let t = 0; t <= 5_000; t += 100) meter.add(1_000, t); // 10 kB/s

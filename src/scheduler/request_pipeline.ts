@@ -51,7 +51,9 @@ export interface RequestPipelineOptions {
  * @returns The batches, in the order to send them.
  * @example
  * ```ts
- * import { Bitfield, PieceScheduler, type PipelinePeer, requestBatches } from "@shoal/shoal/scheduler";
+ * import { Bitfield } from "@shoal/shoal/scheduler";
+ * import { PieceScheduler } from "./piece_scheduler.ts";
+ * import { type PipelinePeer, requestBatches } from "./request_pipeline.ts";
  * import { strictEqual } from "node:assert/strict";
  * const geometry = { pieceLength: 32768, pieceCount: 1, totalLength: 32768 };
  * const scheduler = new PieceScheduler<PipelinePeer>(geometry, new Bitfield(1));

@@ -4,7 +4,7 @@
  * with an error.
  * @example
  * ```ts
- * import { EventQueue } from "@shoal/shoal";
+ * import { EventQueue } from "./event_queue.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * const queue = new EventQueue<number>();
  * queue.push(1);

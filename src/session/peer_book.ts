@@ -22,7 +22,7 @@ interface Entry {
  * ones after an exponential back-off, banned ones never. Pure bookkeeping; time is passed in.
  * @example
  * ```ts
- * import { PeerBook } from "@shoal/shoal";
+ * import { PeerBook } from "./peer_book.ts";
  * import { deepStrictEqual } from "node:assert/strict";
  * const book = new PeerBook();
  * book.add({ host: "127.0.0.1", port: 6881 }, 0);

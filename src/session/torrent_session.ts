@@ -60,7 +60,8 @@ function isAbort(error: unknown): boolean {
  * saves resume data.
  * @example
  * ```ts ignore
- * import { parseTorrent, TorrentSession } from "@shoal/shoal/session";
+ * import { parseTorrent } from "@shoal/shoal";
+ * import { TorrentSession } from "./torrent_session.ts";
  * const metainfo = parseTorrent(await Deno.readFile("file.torrent"));
  * for await (const event of new TorrentSession(metainfo, { dir: "downloads" }).run()) {
  *   if (event.type === "progress") console.log(event.have, "/", event.pieceCount);

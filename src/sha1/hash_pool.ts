@@ -105,7 +105,8 @@ interface Slot {
  * Call `close()` (or `await using`) when done: live workers keep a program running.
  * @example
  * ```ts
- * import { encodeHex, HashPool } from "@shoal/shoal";
+ * import { encodeHex } from "@shoal/shoal/bytes";
+ * import { HashPool } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * await using pool = new HashPool({ size: 2 });
  * const piece = new TextEncoder().encode("abc");
@@ -186,7 +187,8 @@ export class HashPool implements AsyncDisposable {
    * @throws {Error} (rejection) If the pool is or gets closed, or the worker fails.
    * @example
    * ```ts
-   * import { encodeHex, HashPool } from "@shoal/shoal";
+   * import { encodeHex } from "@shoal/shoal/bytes";
+   * import { HashPool } from "@shoal/shoal";
    * import { strictEqual } from "node:assert/strict";
    * await using pool = new HashPool({ size: 1 });
    * const buffer = new Uint8Array(10);
@@ -214,7 +216,8 @@ export class HashPool implements AsyncDisposable {
    * @throws {Error} (rejection) As {@linkcode HashPool.hash}.
    * @example
    * ```ts
-   * import { encodeHex, HashPool } from "@shoal/shoal";
+   * import { encodeHex } from "@shoal/shoal/bytes";
+   * import { HashPool } from "@shoal/shoal";
    * import { deepStrictEqual } from "node:assert/strict";
    * await using pool = new HashPool({ size: 1 });
    * const pieces = ["abc", "abc", "abc", "abc"].map((s) => new TextEncoder().encode(s));
@@ -307,7 +310,8 @@ export class HashPool implements AsyncDisposable {
    * @throws {Error} (rejection) As {@linkcode HashPool.hash}.
    * @example
    * ```ts
-   * import { decodeHex, HashPool } from "@shoal/shoal";
+   * import { decodeHex } from "@shoal/shoal/bytes";
+   * import { HashPool } from "@shoal/shoal";
    * import { strictEqual } from "node:assert/strict";
    * await using pool = new HashPool({ size: 1 });
    * const expected = decodeHex("a9993e364706816aba3e25717850c26c9cd0d89d");

@@ -4,7 +4,7 @@
  * WebAssembly SIMD kernel, and `HashPool` to hash on Web Workers.
  * @example
  * ```ts
- * import { encodeHex } from "@shoal/shoal";
+ * import { encodeHex } from "@shoal/shoal/bytes";
  * import { sha1, sha1Many } from "@shoal/shoal/sha1";
  * import { strictEqual } from "node:assert/strict";
  * const abc = new TextEncoder().encode("abc");

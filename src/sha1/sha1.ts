@@ -19,7 +19,8 @@ const DIGEST_BYTES = 20;
  * of times, then `digest` once. An instance cannot be reused after `digest`.
  * @example
  * ```ts
- * import { encodeHex, Sha1 } from "@shoal/shoal";
+ * import { encodeHex } from "@shoal/shoal/bytes";
+ * import { Sha1 } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * const h = new Sha1().update(new TextEncoder().encode("ab")).update(new TextEncoder().encode("c"));
  * strictEqual(encodeHex(h.digest()), "a9993e364706816aba3e25717850c26c9cd0d89d");
@@ -50,7 +51,8 @@ export class Sha1 {
    *   non-negative multiple of 64.
    * @example
    * ```ts
-   * import { encodeHex, Sha1 } from "@shoal/shoal";
+   * import { encodeHex } from "@shoal/shoal/bytes";
+   * import { Sha1 } from "@shoal/shoal";
    * import { strictEqual } from "node:assert/strict";
    * const initial = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
    * const h = Sha1.fromState(initial, 0).update(new TextEncoder().encode("abc"));
@@ -79,7 +81,8 @@ export class Sha1 {
    * @throws {Error} If `digest` was already called.
    * @example
    * ```ts
-   * import { encodeHex, Sha1 } from "@shoal/shoal";
+   * import { encodeHex } from "@shoal/shoal/bytes";
+   * import { Sha1 } from "@shoal/shoal";
    * import { strictEqual } from "node:assert/strict";
    * const h = new Sha1().update(new Uint8Array([0x61])).update(new Uint8Array(0));
    * strictEqual(encodeHex(h.digest()), "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8");
@@ -121,7 +124,8 @@ export class Sha1 {
    * @throws {Error} If called twice.
    * @example
    * ```ts
-   * import { encodeHex, Sha1 } from "@shoal/shoal";
+   * import { encodeHex } from "@shoal/shoal/bytes";
+   * import { Sha1 } from "@shoal/shoal";
    * import { strictEqual } from "node:assert/strict";
    * strictEqual(encodeHex(new Sha1().digest()), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
    * ```
@@ -157,7 +161,8 @@ export class Sha1 {
  * @returns The 20-byte digest.
  * @example
  * ```ts
- * import { encodeHex, sha1 } from "@shoal/shoal";
+ * import { encodeHex } from "@shoal/shoal/bytes";
+ * import { sha1 } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(encodeHex(sha1(new Uint8Array(0))), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
  * ```

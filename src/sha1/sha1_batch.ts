@@ -109,7 +109,7 @@ export interface Sha1BatchOptions {
  * safe to share between concurrent users of the slots (one instance per thread or task).
  * @example
  * ```ts
- * import { encodeHex } from "@shoal/shoal";
+ * import { encodeHex } from "@shoal/shoal/bytes";
  * import { Sha1Batch } from "@shoal/shoal/sha1";
  * import { deepStrictEqual } from "node:assert/strict";
  * const batch = new Sha1Batch();
@@ -217,7 +217,7 @@ export class Sha1Batch {
    * @throws {RangeError} If there are no lengths or more than four, or a length does not fit.
    * @example
    * ```ts
-   * import { encodeHex } from "@shoal/shoal";
+   * import { encodeHex } from "@shoal/shoal/bytes";
    * import { Sha1Batch } from "@shoal/shoal/sha1";
    * import { strictEqual } from "node:assert/strict";
    * const batch = new Sha1Batch();
@@ -341,7 +341,7 @@ let shared: Sha1Batch | undefined;
  * @returns Their 20-byte digests, in the same order.
  * @example
  * ```ts
- * import { encodeHex } from "@shoal/shoal";
+ * import { encodeHex } from "@shoal/shoal/bytes";
  * import { sha1Many } from "@shoal/shoal/sha1";
  * import { strictEqual } from "node:assert/strict";
  * const [digest] = sha1Many([new TextEncoder().encode("abc")]);

@@ -65,7 +65,8 @@ const GROUP_PIECES = 4;
  *   wrong number of digests.
  * @example
  * ```ts
- * import { checkPieces, sha1, TorrentStorage, type TorrentInfo } from "@shoal/shoal";
+ * import { checkPieces, TorrentStorage } from "@shoal/shoal/storage";
+ * import { sha1, type TorrentInfo } from "@shoal/shoal";
  * import { strictEqual } from "node:assert/strict";
  * const piece = new Uint8Array([1, 2, 3, 4]);
  * const info = {

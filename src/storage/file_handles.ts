@@ -31,7 +31,7 @@ interface Entry {
  * (created if missing, never truncated, parent folders created as needed).
  * @example
  * ```ts
- * import { FileHandleCache } from "@shoal/shoal";
+ * import { FileHandleCache } from "@shoal/shoal/storage";
  * import { strictEqual } from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
  * await using files = new FileHandleCache({ maxOpenFiles: 2 });

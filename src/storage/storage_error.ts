@@ -70,7 +70,7 @@ function errorCode(error: unknown): string {
  * @returns The translated error, with the original as `cause`.
  * @example
  * ```ts
- * import { toStorageError } from "@shoal/shoal";
+ * import { toStorageError } from "@shoal/shoal/storage";
  * import { strictEqual } from "node:assert/strict";
  * const osError = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
  * const error = toStorageError(osError, "/data/a.iso", "writing");

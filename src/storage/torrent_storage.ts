@@ -107,7 +107,8 @@ function checkComponent(component: string, fullPath: string): void {
  * handles are cached (LRU, `maxOpenFiles`), with operations on one file serialized.
  * @example
  * ```ts
- * import { TorrentStorage, type TorrentInfo } from "@shoal/shoal";
+ * import { TorrentStorage } from "@shoal/shoal/storage";
+ * import { type TorrentInfo } from "@shoal/shoal";
  * import { deepStrictEqual } from "node:assert/strict";
  * const info = {
  *   pieceLength: 4, pieceCount: 2, totalLength: 6, multiFile: false,

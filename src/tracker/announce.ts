@@ -14,7 +14,8 @@ import type { AnnounceOptions, AnnounceRequest, AnnounceResponse } from "./types
  * @throws {RangeError} If a request field is out of range.
  * @example
  * ```ts
- * import { announce, TrackerError } from "@shoal/shoal";
+ * import { announce } from "@shoal/shoal/tracker";
+ * import { TrackerError } from "@shoal/shoal";
  * import { rejects } from "node:assert/strict";
  * const request = {
  *   infoHash: new Uint8Array(20), peerId: new Uint8Array(20),

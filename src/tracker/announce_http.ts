@@ -21,7 +21,8 @@ export const DEFAULT_HTTP_TIMEOUT_MS: number = DEFAULT_TRACKER_TIMEOUT_MS;
  * @throws {RangeError} If a request field is out of range.
  * @example
  * ```ts
- * import { announceHttp, TrackerError } from "@shoal/shoal";
+ * import { announceHttp } from "@shoal/shoal/tracker";
+ * import { TrackerError } from "@shoal/shoal";
  * import { rejects } from "node:assert/strict";
  * const request = {
  *   infoHash: new Uint8Array(20), peerId: new Uint8Array(20),

@@ -52,7 +52,7 @@ export interface AnnouncePeersOptions {
  * @returns The peers of each successful announce (possibly empty batches).
  * @example
  * ```ts
- * import { announcePeers, TrackerTiers } from "@shoal/shoal";
+ * import { announcePeers, TrackerTiers } from "@shoal/shoal/tracker";
  * import { deepStrictEqual } from "node:assert/strict";
  * const events: (string | undefined)[] = [];
  * const tiers = new TrackerTiers([["http://t.example/announce"]], {
@@ -139,7 +139,7 @@ export async function* announcePeers(
  * @returns The answer, or `undefined` if no tracker accepted it in time.
  * @example
  * ```ts
- * import { announceEvent, TrackerTiers } from "@shoal/shoal";
+ * import { announceEvent, TrackerTiers } from "@shoal/shoal/tracker";
  * import { strictEqual } from "node:assert/strict";
  * const tiers = new TrackerTiers([["http://t.example/announce"]], {
  *   announce: () => new Promise(() => {}), // a tracker that never answers

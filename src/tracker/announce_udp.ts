@@ -30,7 +30,8 @@ import {
  * @throws {RangeError} If a request field is out of range, or `timeoutMs` is not positive.
  * @example
  * ```ts
- * import { announceUdp, TrackerError } from "@shoal/shoal";
+ * import { announceUdp } from "@shoal/shoal/tracker";
+ * import { TrackerError } from "@shoal/shoal";
  * import { rejects } from "node:assert/strict";
  * const request = {
  *   infoHash: new Uint8Array(20), peerId: new Uint8Array(20),

@@ -52,7 +52,7 @@ export function checkAnnounceRequest(request: AnnounceRequest): void {
  * @throws {RangeError} If a request field is out of range.
  * @example
  * ```ts
- * import { buildAnnounceUrl } from "@shoal/shoal";
+ * import { buildAnnounceUrl } from "@shoal/shoal/tracker";
  * import { ok } from "node:assert/strict";
  * const url = buildAnnounceUrl("http://t.example/announce?passkey=abc", {
  *   infoHash: new Uint8Array(20).fill(0xff),

@@ -21,7 +21,7 @@ export const DEFAULT_ANNOUNCE_INTERVAL_SECONDS: number = 30 * 60;
  * @returns A sane interval in seconds.
  * @example
  * ```ts
- * import { clampAnnounceInterval } from "@shoal/shoal";
+ * import { clampAnnounceInterval } from "@shoal/shoal/tracker";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(clampAnnounceInterval(0), 1800);
  * strictEqual(clampAnnounceInterval(5), 60);
@@ -122,7 +122,7 @@ function decodeDictPeers(list: BencodeValue[], notes: string[]): PeerAddress[] {
  *   dictionary.
  * @example
  * ```ts
- * import { parseAnnounceResponse } from "@shoal/shoal";
+ * import { parseAnnounceResponse } from "@shoal/shoal/tracker";
  * import { deepStrictEqual } from "node:assert/strict";
  * const body = new Uint8Array([
  *   ...new TextEncoder().encode("d8:intervali900e5:peers6:"), 127, 0, 0, 1, 0x1a, 0xe1, 101,

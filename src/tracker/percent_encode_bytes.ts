@@ -13,7 +13,7 @@ function isUnreserved(byte: number): boolean {
  * @returns The encoded text.
  * @example
  * ```ts
- * import { percentEncodeBytes } from "@shoal/shoal";
+ * import { percentEncodeBytes } from "@shoal/shoal/tracker";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(percentEncodeBytes(new Uint8Array([0x41, 0x20, 0xff, 0x7e])), "A%20%FF~");
  * ```

@@ -23,7 +23,8 @@ import { TrackerError } from "./tracker_error.ts";
  * @throws {RangeError} If there are no hashes, too many, or one is not 20 bytes.
  * @example
  * ```ts
- * import { scrapeUdp, TrackerError } from "@shoal/shoal";
+ * import { scrapeUdp } from "@shoal/shoal/tracker";
+ * import { TrackerError } from "@shoal/shoal";
  * import { rejects } from "node:assert/strict";
  * await rejects(
  *   scrapeUdp("udp://127.0.0.1:9", [new Uint8Array(20)], {

@@ -32,7 +32,7 @@ export interface TrackerTiersOptions {
  * the front of its tier. The `tracker id` a tracker hands out is remembered and sent back to it.
  * @example
  * ```ts
- * import { TrackerTiers } from "@shoal/shoal";
+ * import { TrackerTiers } from "@shoal/shoal/tracker";
  * import { deepStrictEqual } from "node:assert/strict";
  * const tiers = new TrackerTiers([["udp://a.example:1"], ["http://b.example/announce"]], {
  *   announce: (url) =>

@@ -170,7 +170,7 @@ class NodeUdpSocket implements UdpSocket {
  * @throws {Error} If the address cannot be bound.
  * @example
  * ```ts
- * import { openUdpSocket } from "@shoal/shoal";
+ * import { openUdpSocket } from "@shoal/shoal/tracker";
  * import { deepStrictEqual } from "node:assert/strict";
  * await using a = await openUdpSocket({ host: "127.0.0.1" });
  * await using b = await openUdpSocket({ host: "127.0.0.1" });

@@ -46,7 +46,7 @@ export type UdpTrackerResponse =
  * @returns The packet.
  * @example
  * ```ts
- * import { encodeUdpConnectRequest } from "@shoal/shoal";
+ * import { encodeUdpConnectRequest } from "@shoal/shoal/tracker";
  * import { strictEqual } from "node:assert/strict";
  * const packet = encodeUdpConnectRequest(7);
  * strictEqual(new DataView(packet.buffer).getBigUint64(0), 0x41727101980n);
@@ -71,7 +71,7 @@ export function encodeUdpConnectRequest(transactionId: number): Uint8Array {
  * @throws {RangeError} If a request field is out of range.
  * @example
  * ```ts
- * import { encodeUdpAnnounceRequest } from "@shoal/shoal";
+ * import { encodeUdpAnnounceRequest } from "@shoal/shoal/tracker";
  * import { strictEqual } from "node:assert/strict";
  * const packet = encodeUdpAnnounceRequest(1n, 2, {
  *   infoHash: new Uint8Array(20), peerId: new Uint8Array(20),
@@ -114,7 +114,7 @@ export function encodeUdpAnnounceRequest(
  * @throws {RangeError} If there are no hashes, too many, or one is not 20 bytes.
  * @example
  * ```ts
- * import { encodeUdpScrapeRequest } from "@shoal/shoal";
+ * import { encodeUdpScrapeRequest } from "@shoal/shoal/tracker";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(encodeUdpScrapeRequest(1n, 2, [new Uint8Array(20)]).length, 36);
  * ```
@@ -155,7 +155,7 @@ const lenientUtf8 = new TextDecoder();
  * @returns The response, or `undefined` for a packet to ignore.
  * @example
  * ```ts
- * import { decodeUdpTrackerResponse } from "@shoal/shoal";
+ * import { decodeUdpTrackerResponse } from "@shoal/shoal/tracker";
  * import { deepStrictEqual } from "node:assert/strict";
  * const packet = new Uint8Array(16);
  * new DataView(packet.buffer).setUint32(4, 9); // action 0, transaction 9

@@ -30,7 +30,7 @@ export interface RequestContext {
  * @returns Serve, reject (with a reason) or drop (with a reason).
  * @example
  * ```ts
- * import { checkRequest } from "@shoal/shoal";
+ * import { checkRequest } from "@shoal/shoal/upload";
  * import { strictEqual } from "node:assert/strict";
  * const context = {
  *   geometry: { pieceLength: 32768, pieceCount: 2, totalLength: 50000 },

@@ -91,7 +91,7 @@ export interface ChokeDecision {
  * @throws {RangeError} If `slots` is negative or not an integer.
  * @example
  * ```ts
- * import { chooseUnchoked } from "@shoal/shoal";
+ * import { chooseUnchoked } from "@shoal/shoal/upload";
  * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * const peer = (id: string, downloadRate: number) => ({
  *   id, interested: true, isSeed: false, downloadRate, uploadRate: 0, connectedAtMs: 0,

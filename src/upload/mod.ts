@@ -22,3 +22,19 @@ export {
   type MetadataRequestContext,
   type MetadataRequestVerdict,
 } from "./metadata_requests.ts";
+export {
+  type ChokeDecision,
+  type ChokerPeer,
+  type ChokerView,
+  chooseUnchoked,
+  DEFAULT_UNCHOKE_SLOTS,
+  NEW_PEER_OPTIMISTIC_WEIGHT,
+  NEW_PEER_WINDOW_MS,
+  OPTIMISTIC_ROTATE_MS,
+  type OptimisticUnchoke,
+  RECHOKE_INTERVAL_MS,
+} from "./choker.ts";
+export { checkRequest, type RequestContext, type RequestVerdict } from "./check_request.ts";
+// Referenced by the signatures above.
+export type { PieceGeometry } from "../metainfo/geometry.ts";
+export type { FileEntry, TorrentInfo } from "../metainfo/types.ts";

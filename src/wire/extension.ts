@@ -44,7 +44,7 @@ function intIn(value: BencodeValue | undefined, min: number, max: number): numbe
  * @throws {SyntaxError} If `yourip` is not an IP address.
  * @example
  * ```ts
- * import { decodeExtensionHandshake, encodeExtensionHandshake } from "@shoal/shoal";
+ * import { decodeExtensionHandshake, encodeExtensionHandshake } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const payload = encodeExtensionHandshake({ m: { ut_metadata: 3 }, metadata_size: 31235 });
  * deepStrictEqual(decodeExtensionHandshake(payload), { m: { ut_metadata: 3 }, metadata_size: 31235 });
@@ -78,7 +78,7 @@ export function encodeExtensionHandshake(handshake: ExtensionHandshake): Uint8Ar
  * @throws {ProtocolError} If the payload is not one bencoded dictionary.
  * @example
  * ```ts
- * import { decodeExtensionHandshake } from "@shoal/shoal";
+ * import { decodeExtensionHandshake } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const payload = new TextEncoder().encode("d1:md3:badi999e6:ut_pexi2ee1:pi6881e1:vi1ee");
  * deepStrictEqual(decodeExtensionHandshake(payload), { m: { ut_pex: 2 }, p: 6881 });

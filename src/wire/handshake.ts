@@ -44,7 +44,7 @@ export interface HandshakeInput {
  * @returns 8 reserved bytes.
  * @example
  * ```ts
- * import { encodeReserved } from "@shoal/shoal";
+ * import { encodeReserved } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(encodeReserved({ extended: true, fast: false, dht: false })[5], 0x10);
  * ```
@@ -63,7 +63,7 @@ export function encodeReserved(extensions: HandshakeExtensions): Uint8Array {
  * @returns The extension flags.
  * @example
  * ```ts
- * import { decodeReserved, OUR_RESERVED } from "@shoal/shoal";
+ * import { decodeReserved, OUR_RESERVED } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(decodeReserved(OUR_RESERVED), { extended: true, fast: true, dht: false });
  * ```
@@ -86,7 +86,7 @@ export const OUR_RESERVED: Uint8Array = encodeReserved({ extended: true, fast: t
  * @throws {RangeError} If the info hash or peer id is not 20 bytes, or reserved not 8.
  * @example
  * ```ts
- * import { decodeHandshake, encodeHandshake } from "@shoal/shoal";
+ * import { decodeHandshake, encodeHandshake } from "@shoal/shoal/wire";
  * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * const bytes = encodeHandshake({ infoHash: new Uint8Array(20).fill(1), peerId: new Uint8Array(20) });
  * strictEqual(bytes.length, 68);
@@ -121,7 +121,7 @@ export function encodeHandshake(handshake: HandshakeInput): Uint8Array {
  * @throws {ProtocolError} If the protocol length or string is wrong.
  * @example
  * ```ts
- * import { decodeHandshake, encodeHandshake } from "@shoal/shoal";
+ * import { decodeHandshake, encodeHandshake } from "@shoal/shoal/wire";
  * import { ok, strictEqual } from "node:assert/strict";
  * const bytes = encodeHandshake({ infoHash: new Uint8Array(20), peerId: new Uint8Array(20) });
  * strictEqual(decodeHandshake(bytes.subarray(0, 67)), undefined);

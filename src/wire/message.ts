@@ -122,7 +122,7 @@ function checkRequestLength(name: string, length: number): void {
  *   fixed-size message, or a block length outside 1..16 KiB in piece/request/cancel/reject.
  * @example
  * ```ts
- * import { decodeMessage } from "@shoal/shoal";
+ * import { decodeMessage } from "@shoal/shoal/wire";
  * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * const have = new Uint8Array([0, 0, 0, 5, 4, 0, 0, 0, 7]);
  * deepStrictEqual(decodeMessage(have), { message: { type: "have", index: 7 }, size: 9 });
@@ -230,7 +230,7 @@ export function decodeMessage(
  * @returns Its encoded size.
  * @example
  * ```ts
- * import { encodedMessageLength } from "@shoal/shoal";
+ * import { encodedMessageLength } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(encodedMessageLength({ type: "have", index: 1 }), 9);
  * ```
@@ -259,7 +259,7 @@ export function encodedMessageLength(message: PeerMessage): number {
  * @throws {RangeError} If the buffer is too small or a field is out of range.
  * @example
  * ```ts
- * import { decodeMessage, encodeMessageInto } from "@shoal/shoal";
+ * import { decodeMessage, encodeMessageInto } from "@shoal/shoal/wire";
  * import { deepStrictEqual, strictEqual } from "node:assert/strict";
  * const buffer = new Uint8Array(64);
  * let end = encodeMessageInto(buffer, 0, { type: "interested" });
@@ -329,7 +329,7 @@ export function encodeMessageInto(
  * @throws {RangeError} If a field is out of range.
  * @example
  * ```ts
- * import { encodeMessage } from "@shoal/shoal";
+ * import { encodeMessage } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(encodeMessage({ type: "have", index: 7 }), new Uint8Array([0, 0, 0, 5, 4, 0, 0, 0, 7]));
  * ```
@@ -350,7 +350,7 @@ export function encodeMessage(message: PeerMessage): Uint8Array {
  * @throws {RangeError} If a field is not a 32-bit unsigned integer.
  * @example
  * ```ts
- * import { decodeMessage, encodePieceHeader } from "@shoal/shoal";
+ * import { decodeMessage, encodePieceHeader } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const frame = new Uint8Array(15);
  * frame.set(encodePieceHeader(1, 0, 2));

@@ -31,7 +31,7 @@ const MSG_TYPE = { request: 0, data: 1, reject: 2 } as const;
  * @returns The payload, to send as `{ type: "extended", id: theirUtMetadataId, payload }`.
  * @example
  * ```ts
- * import { encodeMetadataMessage } from "@shoal/shoal";
+ * import { encodeMetadataMessage } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * const payload = encodeMetadataMessage({ type: "request", piece: 0 });
  * strictEqual(new TextDecoder().decode(payload), "d8:msg_typei0e5:piecei0ee");
@@ -69,7 +69,7 @@ function isIndex(value: BencodeValue | undefined): value is number {
  *   is missing or out of range, or a data piece has the wrong length.
  * @example
  * ```ts
- * import { decodeMetadataMessage, encodeMetadataMessage } from "@shoal/shoal";
+ * import { decodeMetadataMessage, encodeMetadataMessage } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const message = { type: "data", piece: 0, totalSize: 3, data: new Uint8Array([1, 2, 3]) } as const;
  * deepStrictEqual(decodeMetadataMessage(encodeMetadataMessage(message)), message);

@@ -35,7 +35,7 @@ export type MseAllow = "plaintext" | "rc4" | "both";
  * @returns {@linkcode CRYPTO_PLAINTEXT}, {@linkcode CRYPTO_RC4} or both ORed.
  * @example
  * ```ts
- * import { mseCryptoBits } from "@shoal/shoal";
+ * import { mseCryptoBits } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(mseCryptoBits("both"), 0x03);
  * ```
@@ -54,7 +54,7 @@ export function mseCryptoBits(allow: MseAllow): number {
  * @returns One bit, or 0 when there is no common method.
  * @example
  * ```ts
- * import { selectMseCrypto } from "@shoal/shoal";
+ * import { selectMseCrypto } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(selectMseCrypto(0x03, "both"), 0x01);
  * strictEqual(selectMseCrypto(0x03, "rc4"), 0x02);
@@ -75,7 +75,7 @@ export function selectMseCrypto(provide: number, allow: MseAllow): number {
  * @returns The result, in `[0, modulus)`.
  * @example
  * ```ts
- * import { modPow } from "@shoal/shoal";
+ * import { modPow } from "./mse_crypto.ts";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(modPow(4n, 13n, 497n), 445n);
  * ```
@@ -113,7 +113,7 @@ function bigIntToBytes(n: bigint, length: number): Uint8Array {
  * @returns A non-zero key.
  * @example
  * ```ts
- * import { generateMsePrivateKey } from "@shoal/shoal";
+ * import { generateMsePrivateKey } from "@shoal/shoal/wire";
  * import { ok } from "node:assert/strict";
  * ok(generateMsePrivateKey() < 1n << 160n);
  * ```
@@ -131,7 +131,7 @@ export function generateMsePrivateKey(): bigint {
  * @returns The 96-byte public key to send.
  * @example
  * ```ts
- * import { encodeMsePublicKey } from "@shoal/shoal";
+ * import { encodeMsePublicKey } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * const key = encodeMsePublicKey(5n); // 2^5 = 32
  * strictEqual(key.length, 96);
@@ -151,7 +151,7 @@ export function encodeMsePublicKey(privateKey: bigint): Uint8Array {
  *   would make S guessable).
  * @example
  * ```ts
- * import { computeMseSecret, encodeMsePublicKey, generateMsePrivateKey } from "@shoal/shoal";
+ * import { computeMseSecret, encodeMsePublicKey, generateMsePrivateKey } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const a = generateMsePrivateKey();
  * const b = generateMsePrivateKey();
@@ -179,7 +179,7 @@ export function computeMseSecret(privateKey: bigint, theirPublicKey: Uint8Array)
  * the keystream where the last one stopped.
  * @example
  * ```ts
- * import { Rc4 } from "@shoal/shoal";
+ * import { Rc4 } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const key = new TextEncoder().encode("Key");
  * const sealed = new Rc4(key).process(new TextEncoder().encode("Plaintext"));
@@ -273,7 +273,7 @@ export interface MseCiphers {
  * @returns This side's ciphers.
  * @example
  * ```ts
- * import { deriveMseCiphers } from "@shoal/shoal";
+ * import { deriveMseCiphers } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const secret = new Uint8Array(96).fill(1);
  * const infoHash = new Uint8Array(20).fill(2);
@@ -302,7 +302,7 @@ export function deriveMseCiphers(
  * @returns 20 bytes.
  * @example
  * ```ts
- * import { mseReq1Hash } from "@shoal/shoal";
+ * import { mseReq1Hash } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(mseReq1Hash(new Uint8Array(96)).length, 20);
  * ```
@@ -318,7 +318,7 @@ export function mseReq1Hash(secret: Uint8Array): Uint8Array {
  * @returns 20 bytes.
  * @example
  * ```ts
- * import { mseReq2Hash } from "@shoal/shoal";
+ * import { mseReq2Hash } from "@shoal/shoal/wire";
  * import { notDeepStrictEqual } from "node:assert/strict";
  * notDeepStrictEqual(mseReq2Hash(new Uint8Array(20)), mseReq2Hash(new Uint8Array(20).fill(1)));
  * ```
@@ -335,7 +335,7 @@ export function mseReq2Hash(infoHash: Uint8Array): Uint8Array {
  * @returns A new 20-byte array.
  * @example
  * ```ts
- * import { mseMaskReq2Hash, mseReq2Hash } from "@shoal/shoal";
+ * import { mseMaskReq2Hash, mseReq2Hash } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const secret = new Uint8Array(96).fill(3);
  * const req2 = mseReq2Hash(new Uint8Array(20));

@@ -14,7 +14,7 @@ export interface PeerAddress {
  * @returns The text form.
  * @example
  * ```ts
- * import { formatPeerAddress } from "@shoal/shoal";
+ * import { formatPeerAddress } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(formatPeerAddress({ host: "::1", port: 6881 }), "[::1]:6881");
  * ```
@@ -83,7 +83,7 @@ function parseIpv6(text: string): Uint8Array | undefined {
  * @throws {SyntaxError} If `host` is not an IP address (host names are not resolved).
  * @example
  * ```ts
- * import { encodeIpAddress } from "@shoal/shoal";
+ * import { encodeIpAddress } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(encodeIpAddress("10.0.0.1"), new Uint8Array([10, 0, 0, 1]));
  * deepStrictEqual(encodeIpAddress("::1").length, 16);
@@ -103,7 +103,7 @@ export function encodeIpAddress(host: string): Uint8Array {
  * @throws {RangeError} If `bytes` is neither 4 nor 16 long.
  * @example
  * ```ts
- * import { decodeIpAddress } from "@shoal/shoal";
+ * import { decodeIpAddress } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * strictEqual(decodeIpAddress(new Uint8Array([127, 0, 0, 1])), "127.0.0.1");
  * const v6 = new Uint8Array(16);
@@ -146,7 +146,7 @@ export function decodeIpAddress(bytes: Uint8Array): string {
  * @throws {RangeError} If the port is not an integer in 0..65535.
  * @example
  * ```ts
- * import { encodeCompactPeer } from "@shoal/shoal";
+ * import { encodeCompactPeer } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(
  *   encodeCompactPeer({ host: "10.0.0.1", port: 6881 }),
@@ -176,7 +176,7 @@ export function encodeCompactPeer(address: PeerAddress): Uint8Array {
  * @throws {SyntaxError} If a host is not an IP address.
  * @example
  * ```ts
- * import { encodeCompactPeers } from "@shoal/shoal";
+ * import { encodeCompactPeers } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * const bytes = encodeCompactPeers([{ host: "10.0.0.1", port: 1 }, { host: "::1", port: 2 }], 4);
  * strictEqual(bytes.length, 6);
@@ -200,7 +200,7 @@ export function encodeCompactPeers(addresses: readonly PeerAddress[], family: 4 
  * @returns The peers, IPv6 hosts without brackets.
  * @example
  * ```ts
- * import { decodeCompactPeers } from "@shoal/shoal";
+ * import { decodeCompactPeers } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * deepStrictEqual(
  *   decodeCompactPeers(new Uint8Array([10, 0, 0, 1, 0x1a, 0xe1]), 4),

@@ -13,7 +13,7 @@ const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
  * @returns The peer id.
  * @example
  * ```ts
- * import { generatePeerId } from "@shoal/shoal";
+ * import { generatePeerId } from "@shoal/shoal/wire";
  * import { strictEqual } from "node:assert/strict";
  * const id = generatePeerId();
  * strictEqual(id.length, 20);

@@ -60,7 +60,7 @@ function decodeEntries(
  * @throws {ProtocolError} If the payload is not one bencoded dictionary.
  * @example
  * ```ts
- * import { decodePex, encodePex } from "@shoal/shoal";
+ * import { decodePex, encodePex } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const pex = decodePex(encodePex({ added: [{ host: "10.0.0.1", port: 6881 }], addedFlags: [2] }));
  * deepStrictEqual(pex.added, [{ host: "10.0.0.1", port: 6881 }]);
@@ -98,7 +98,7 @@ export function decodePex(payload: Uint8Array): PexMessage {
  * @throws {SyntaxError} If a host is not an IP address.
  * @example
  * ```ts
- * import { decodePex, encodePex } from "@shoal/shoal";
+ * import { decodePex, encodePex } from "@shoal/shoal/wire";
  * import { deepStrictEqual } from "node:assert/strict";
  * const payload = encodePex({ dropped6: [{ host: "2001:db8::1", port: 51413 }] });
  * deepStrictEqual(decodePex(payload).dropped6, [{ host: "2001:db8::1", port: 51413 }]);

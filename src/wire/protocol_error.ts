@@ -4,7 +4,8 @@
  * The peer should be dropped; the session carries on.
  * @example
  * ```ts
- * import { decodeMessage, ProtocolError } from "@shoal/shoal";
+ * import { decodeMessage } from "@shoal/shoal/wire";
+ * import { ProtocolError } from "@shoal/shoal";
  * import { throws } from "node:assert/strict";
  * throws(() => decodeMessage(new Uint8Array([0, 0, 0, 1, 99])), ProtocolError);
  * ```

@@ -6,7 +6,8 @@
  */
 
 import { ok, strictEqual } from "node:assert/strict";
-import { parseTorrent, type SessionEvent, TorrentSession } from "../../mod.ts";
+import { parseTorrent, type SessionEvent } from "../../mod.ts";
+import { TorrentSession } from "../../src/session/torrent_session.ts";
 import {
   interopTest,
   libtorrentCreate,

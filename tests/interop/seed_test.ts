@@ -11,26 +11,25 @@
  */
 
 import { AssertionError, deepStrictEqual, equal, ok } from "node:assert/strict";
+import { createTorrent, type Metainfo, parseTorrent, type SessionEvent } from "../../mod.ts";
+import { concatBytes } from "../../src/bytes/bytes.ts";
+import { CONNECT_TIMEOUT_MS } from "../../src/peer/connection.ts";
 import {
-  concatBytes,
-  CONNECT_TIMEOUT_MS,
-  createTorrent,
   decodeHandshake,
-  decodeMessage,
   encodeHandshake,
-  encodeHex,
-  encodeMessage,
   encodeReserved,
-  generatePeerId,
   type Handshake,
   HANDSHAKE_LENGTH,
+} from "../../src/wire/handshake.ts";
+import {
+  decodeMessage,
+  encodeMessage,
   MAX_FRAME_BYTES,
-  type Metainfo,
-  parseTorrent,
   type PeerMessage,
-  type SessionEvent,
-  TorrentSession,
-} from "../../mod.ts";
+} from "../../src/wire/message.ts";
+import { encodeHex } from "../../src/bytes/hex.ts";
+import { generatePeerId } from "../../src/wire/peer_id.ts";
+import { TorrentSession } from "../../src/session/torrent_session.ts";
 import {
   freePort,
   interopTest,

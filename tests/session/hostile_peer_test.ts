@@ -3,26 +3,22 @@
 // download completes with the right bytes, run() does not throw, and the fake is dropped.
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
-  BLOCK_SIZE,
   createTorrent,
-  decodeHandshake,
-  decodeMessage,
-  encodeHandshake,
-  encodeHex,
-  encodeMessage,
-  equalBytes,
-  formatPeerAddress,
-  generatePeerId,
-  HANDSHAKE_LENGTH,
   HashPool,
   type Metainfo,
   parseTorrent,
   type PeerAddress,
-  type PeerMessage,
   type SessionEvent,
-  TorrentSession,
-  type TorrentSessionOptions,
 } from "../../mod.ts";
+import { BLOCK_SIZE } from "../../src/metainfo/geometry.ts";
+import { decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH } from "../../src/wire/handshake.ts";
+import { decodeMessage, encodeMessage, type PeerMessage } from "../../src/wire/message.ts";
+import { encodeHex } from "../../src/bytes/hex.ts";
+import { equalBytes } from "../../src/bytes/bytes.ts";
+import { formatPeerAddress } from "../../src/wire/peer_address.ts";
+import { generatePeerId } from "../../src/wire/peer_id.ts";
+import { TorrentSession } from "../../src/session/torrent_session.ts";
+import type { TorrentSessionOptions } from "../../src/session/session_options.ts";
 import { assertSameBytes, ofType, randomBytes } from "../test_util.ts";
 
 const LOOPBACK = "127.0.0.1";

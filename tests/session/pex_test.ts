@@ -8,9 +8,9 @@ import {
   type Metainfo,
   parseTorrent,
   type SessionEvent,
-  TorrentSession,
-  type TorrentSessionOptions,
 } from "../../mod.ts";
+import { TorrentSession } from "../../src/session/torrent_session.ts";
+import type { TorrentSessionOptions } from "../../src/session/session_options.ts";
 import { assertSameBytes, ofType, randomBytes, within } from "../test_util.ts";
 
 const LOOPBACK = "127.0.0.1";

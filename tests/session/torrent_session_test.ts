@@ -2,18 +2,17 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import {
   createTorrent,
-  encodeHex,
   HashPool,
   IncompleteDataError,
-  loadResume,
   type Metainfo,
   parseTorrent,
   type PeerAddress,
-  resumePath,
   type SessionEvent,
-  TorrentSession,
-  type TorrentSessionOptions,
 } from "../../mod.ts";
+import { encodeHex } from "../../src/bytes/hex.ts";
+import { loadResume, resumePath } from "../../src/storage/resume.ts";
+import { TorrentSession } from "../../src/session/torrent_session.ts";
+import type { TorrentSessionOptions } from "../../src/session/session_options.ts";
 import { assertSameBytes, ofType, randomBytes, within } from "../test_util.ts";
 
 const LOOPBACK = "127.0.0.1";

@@ -8,8 +8,8 @@ import {
   type Metainfo,
   parseTorrent,
   type SessionEvent,
-  TorrentSession,
 } from "../../mod.ts";
+import { TorrentSession } from "../../src/session/torrent_session.ts";
 import { type FakeHttpTracker, startFakeHttpTracker } from "../tracker/fake_http_tracker.ts";
 import { assertSameBytes, ofType, randomBytes, within } from "../test_util.ts";
 

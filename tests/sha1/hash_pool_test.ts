@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import { encodeHex, HashPool, MAX_DEFAULT_HASH_POOL_SIZE } from "@shoal/shoal";
+import { HashPool } from "@shoal/shoal";
+import { encodeHex } from "@shoal/shoal/bytes";
+import { MAX_DEFAULT_HASH_POOL_SIZE } from "@shoal/shoal/sha1";
 
 function nodeSha1(data: Uint8Array): string {
   return createHash("sha1").update(data).digest("hex");

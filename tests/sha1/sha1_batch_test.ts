@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { encodeHex } from "@shoal/shoal";
+import { encodeHex } from "@shoal/shoal/bytes";
 import {
   hasSha1Simd,
   MIN_SHA1_SLOT_BYTES,

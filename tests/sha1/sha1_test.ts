@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { encodeHex, Sha1, sha1 } from "@shoal/shoal";
+import { Sha1, sha1 } from "@shoal/shoal";
+import { encodeHex } from "@shoal/shoal/bytes";
 
 function nodeSha1(data: Uint8Array): string {
   return createHash("sha1").update(data).digest("hex");

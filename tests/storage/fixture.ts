@@ -1,6 +1,6 @@
 // Test helper: builds a TorrentInfo and its data from a file list.
 import { encodeHex } from "../../src/bytes/hex.ts";
-import type { TorrentFile, TorrentInfo } from "../../src/metainfo/types.ts";
+import type { FileEntry, TorrentInfo } from "../../src/metainfo/types.ts";
 import { sha1 } from "../../src/sha1/sha1.ts";
 
 /** A file to put in a test torrent. */
@@ -35,7 +35,7 @@ export function randomBytes(length: number, seed: number): Uint8Array {
 /** Builds a torrent from `files`, with data from `seed`. */
 export function makeFixture(files: FixtureFile[], pieceLength: number, seed = 1): Fixture {
   let offset = 0;
-  const torrentFiles: TorrentFile[] = files.map((f) => {
+  const torrentFiles: FileEntry[] = files.map((f) => {
     const file = { path: f.path, length: f.length, offset, padding: f.padding ?? false };
     offset += f.length;
     return file;
