@@ -213,3 +213,18 @@ Deno.test("encodeKrpc() refuses a packet over 1,500 bytes and fields it cannot e
     KrpcError,
   );
 });
+
+Deno.test("decodeKrpc() keeps at most 256 characters of an error message, stable across re-encoding", () => {
+  // Found by the fuzzer: 256 bytes of invalid UTF-8 became 256 U+FFFD (768 bytes once
+  // re-encoded), so a second decode cut the text again and the round trip changed it.
+  const invalid = new Uint8Array(300).fill(0xff);
+  const first = decodeKrpc(encodeBencode({ t: "aa", y: "e", e: [201, invalid] }));
+  strictEqual(first.type, "error");
+  if (first.type !== "error") return;
+  strictEqual([...first.message].length, 256);
+  deepStrictEqual(decodeKrpc(encodeKrpc(first)), first);
+  const accented = decodeKrpc(encodeBencode({ t: "aa", y: "e", e: [202, "é".repeat(300)] }));
+  deepStrictEqual(accented.type === "error" && accented.message, "é".repeat(256));
+  const emoji = decodeKrpc(encodeBencode({ t: "aa", y: "e", e: [202, "😀".repeat(300)] }));
+  deepStrictEqual(emoji.type === "error" && emoji.message, "😀".repeat(256));
+});
