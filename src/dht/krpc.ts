@@ -176,7 +176,8 @@ function decodeWant(args: BencodeDict, t: Uint8Array): KrpcWant[] | undefined {
     const text = bencodeText(item as Uint8Array);
     if ((text === "n4" || text === "n6") && !out.includes(text)) out.push(text);
   }
-  return out;
+  // No known family left means the same as no `want` (and encodeKrpc leaves an empty one out).
+  return out.length > 0 ? out : undefined;
 }
 
 function decodeQuery(top: BencodeDict, header: KrpcHeader): KrpcQuery {

@@ -228,3 +228,16 @@ Deno.test("decodeKrpc() keeps at most 256 characters of an error message, stable
   const emoji = decodeKrpc(encodeBencode({ t: "aa", y: "e", e: [202, "😀".repeat(300)] }));
   deepStrictEqual(emoji.type === "error" && emoji.message, "😀".repeat(256));
 });
+
+Deno.test("decodeKrpc() treats a want list with no known family as no want, as encodeKrpc does", () => {
+  // Found by the fuzzer: want [] decoded as [], which encodeKrpc leaves out, so the round trip
+  // dropped the field.
+  for (const want of [[], ["x9"], ["N4", "n5"]]) {
+    const decoded = decodeKrpc(query("find_node", { target: id, want }));
+    ok(decoded.type === "find_node");
+    strictEqual("want" in decoded, false, JSON.stringify(want));
+    deepStrictEqual(decodeKrpc(encodeKrpc(decoded)), decoded);
+  }
+  const getPeers = decodeKrpc(query("get_peers", { info_hash: infoHash, want: ["zz"] }));
+  ok(getPeers.type === "get_peers" && getPeers.want === undefined);
+});
