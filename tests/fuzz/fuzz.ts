@@ -112,24 +112,35 @@ async function main(args: string[]): Promise<number> {
 
   console.log(`shoal fuzz: seed ${seed}, ${cases} cases per target, ${names.length} targets`);
   console.log(
-    `${"target".padEnd(13)} ${"cases".padStart(8)} ${"cases/s".padStart(8)} ${
-      "accepted".padStart(9)
-    } ${"rejected".padStart(9)} ${"other".padStart(7)} ${"errors".padStart(7)} ${
-      "crashes".padStart(8)
-    }`,
+    [
+      "target".padEnd(13),
+      "cases".padStart(8),
+      "cases/s".padStart(8),
+      "accepted".padStart(9),
+      "rejected".padStart(9),
+      "other".padStart(7),
+      "errors".padStart(7),
+      "crashes".padStart(8),
+      "known".padStart(6),
+    ].join(" "),
   );
   const results: FuzzResult[] = [];
   const begin = performance.now();
   for (const name of names) {
     const r = await fuzzInWorker(name, { seed, cases, caseMs, hangMs });
     results.push(r);
-    const crashes = r.crashes.length + (r.known.length > 0 ? `+${r.known.length} known` : "");
     console.log(
-      `${name.padEnd(13)} ${String(r.cases).padStart(8)} ${
-        String(Math.round(r.cases / (r.ms / 1000))).padStart(8)
-      } ${percent(r.accepted, r.cases).padStart(9)} ${percent(r.rejected, r.cases).padStart(9)} ${
-        percent(r.incomplete + r.ignored, r.cases).padStart(7)
-      } ${String(r.distinctRejections).padStart(7)} ${crashes.padStart(8)}`,
+      [
+        name.padEnd(13),
+        String(r.cases).padStart(8),
+        String(Math.round(r.cases / (r.ms / 1000))).padStart(8),
+        percent(r.accepted, r.cases).padStart(9),
+        percent(r.rejected, r.cases).padStart(9),
+        percent(r.incomplete + r.ignored, r.cases).padStart(7),
+        String(r.distinctRejections).padStart(7),
+        String(r.crashes.length).padStart(8),
+        String(r.known.length).padStart(6),
+      ].join(" "),
     );
   }
   for (const r of results) for (const crash of r.crashes) printCrash(crash, "CRASH");

@@ -12,6 +12,8 @@ import {
   type FuzzTarget,
   invariant,
   invariantEqual,
+  InvariantError,
+  type KnownIssue,
   mustNotThrow,
   mustThrow,
 } from "./fuzz_target.ts";
@@ -123,13 +125,17 @@ function checkMetainfo(m: Metainfo, input: Uint8Array): void {
           !UNSAFE_COMPONENT.test(component),
         () => `unsafe path component ${JSON.stringify(component)}`,
       );
-      invariant(
-        encoder.encode(component).length <= 255,
-        () =>
-          `path component of ${encoder.encode(component).length} bytes (over 255): ${
-            JSON.stringify(component.slice(0, 40))
-          }…`,
-      );
+      const bytes = encoder.encode(component).length;
+      if (bytes > 255) {
+        // parseTorrent caps every component at 255 bytes before renaming duplicates, so an
+        // over-long one can only come from the ".1" the renaming adds.
+        const renamed = /\.\d+(\.[^.]{1,15})?$/.test(component);
+        throw new InvariantError(
+          `${renamed ? "renamed duplicate " : ""}path component of ${bytes} bytes (over 255): ` +
+            `${JSON.stringify(component.slice(0, 40))}…`,
+          { rule: `${renamed ? "renamed duplicate " : ""}path component over 255 bytes` },
+        );
+      }
     }
     if (!file.padding) {
       const key = file.path.join("/");
@@ -143,6 +149,17 @@ function checkMetainfo(m: Metainfo, input: Uint8Array): void {
   invariant(urls.every((u) => u !== "" && u.trim() === u), "an empty or untrimmed tracker URL");
 }
 
+/** Found by this target; src/metainfo is another engineer's to fix. */
+export const RENAMED_PATH_OVER_255: KnownIssue = {
+  id: "torrent-renamed-path-over-255",
+  todo: "src/metainfo/parse_torrent.ts uniquePaths() renames a duplicate path by adding " +
+    '".N" after capLength() has already cut the component to 255 bytes, so two files with the ' +
+    "same 254-byte name give a 256-byte component that open() refuses (ENAMETOOLONG). Fix: " +
+    'build the new name as cut(stem, 255 - bytes(".N" + ext)) + ".N" + ext.',
+  matches: (error) =>
+    error instanceof InvariantError && error.rule.startsWith("renamed duplicate path component"),
+};
+
 /** `parseTorrent`: only TorrentError escapes; the metainfo is consistent and round trips. */
 export const torrentTarget: FuzzTarget = {
   name: "torrent",
@@ -150,6 +167,7 @@ export const torrentTarget: FuzzTarget = {
     "count, lengths and offsets agree; paths are safe, at most 255 bytes a component, unique; " +
     "metainfoFromInfo and encodeTorrentFile give the same torrent back; prefixes are refused",
   allowed: [TorrentError],
+  knownIssues: [RENAMED_PATH_OVER_255],
   profile: "bencode",
   dictionary: [
     "4:info",
