@@ -41,7 +41,8 @@ import {
 
 /** Flag bits of the script's byte 0. */
 const BAD_KEY = 0x01, BAD_REQ1 = 0x02, UNKNOWN_TORRENT = 0x04, STOP_AFTER_KEY = 0x08;
-const PRE_READ = 0x10;
+const PRE_READ = 0x10, PLAIN_HANDSHAKE = 0x20;
+const PLAIN_HEADER = new TextEncoder().encode("\x13BitTorrent protocol");
 
 const INFO_HASH = new Uint8Array(20).map((_, i) => i * 7 + 1);
 const OTHER_HASH = new Uint8Array(20).fill(0xee);
@@ -87,6 +88,7 @@ type Expected =
 function model(script: PeerScript, allow: MseAllow): Expected {
   const { flags, pad, body } = script;
   if (flags & STOP_AFTER_KEY) return { ok: false, why: "the peer stopped after its key" };
+  if (flags & PLAIN_HANDSHAKE) return { ok: false, why: "the peer sent a plain handshake" };
   if (flags & BAD_KEY) return { ok: false, why: "the peer's key is not g^x" };
   if (pad.length > 512) return { ok: false, why: "PadA is over 512 bytes" };
   if (flags & BAD_REQ1) return { ok: false, why: "HASH('req1', S) is wrong" };
@@ -128,7 +130,8 @@ export const mseAcceptTarget: FuzzTarget = {
     const allow: MseAllow = mutated ? rng.pick(["both", "rc4", "plaintext"] as const) : "both";
     const expected = model(script, allow);
     const [ours, theirs] = memoryConnPair(readCapOf(rng), readCapOf(rng));
-    const key = script.flags & BAD_KEY ? badPublicKey(script.param) : PUBLIC_KEY;
+    const key = script.flags & BAD_KEY ? badPublicKey(script.param) : PUBLIC_KEY.slice();
+    if (script.flags & PLAIN_HANDSHAKE) key.set(PLAIN_HEADER);
     let first = concat(key, script.pad);
     let preRead = new Uint8Array(0);
     if (script.flags & PRE_READ) {
