@@ -108,7 +108,7 @@ export interface KrpcErrorReply extends KrpcHeader {
   type: "error";
   /** 201 generic, 202 server, 203 protocol, 204 method unknown (BEP 5). */
   code: number;
-  /** The error text. */
+  /** The error text (decoding keeps its first 256 characters). */
   message: string;
   /** The requester's address as the replier sees it (BEP 42). */
   ip?: DhtAddress;
@@ -176,7 +176,8 @@ function decodeWant(args: BencodeDict, t: Uint8Array): KrpcWant[] | undefined {
     const text = bencodeText(item as Uint8Array);
     if ((text === "n4" || text === "n6") && !out.includes(text)) out.push(text);
   }
-  return out;
+  // No known family left means the same as no `want` (and encodeKrpc leaves an empty one out).
+  return out.length > 0 ? out : undefined;
 }
 
 function decodeQuery(top: BencodeDict, header: KrpcHeader): KrpcQuery {
@@ -282,6 +283,24 @@ function decodeIpField(top: BencodeDict): DhtAddress | undefined {
   return decodeCompactPeers(ip, ip.length === 6 ? 4 : 6)[0];
 }
 
+/**
+ * The longest error text kept, in characters. It is cut after decoding, not before: cutting
+ * the bytes made a text that grew when re-encoded (each invalid byte becomes a 3-byte U+FFFD),
+ * so decoding it again cut it again.
+ */
+const MAX_ERROR_MESSAGE_CHARS = 256;
+
+/** The first `max` characters (code points, so no surrogate pair is split) of `text`. */
+function firstChars(text: string, max: number): string {
+  let out = "";
+  let count = 0;
+  for (const ch of text) {
+    if (count++ === max) break;
+    out += ch;
+  }
+  return out;
+}
+
 function decodeErrorReply(top: BencodeDict, header: KrpcHeader): KrpcErrorReply {
   const e = top.get("e");
   if (!Array.isArray(e) || e.length < 2) return fail(`"e" is not a list of code and message`);
@@ -294,7 +313,7 @@ function decodeErrorReply(top: BencodeDict, header: KrpcHeader): KrpcErrorReply 
     type: "error",
     ...header,
     code,
-    message: bencodeText(message.subarray(0, 256)),
+    message: firstChars(bencodeText(message), MAX_ERROR_MESSAGE_CHARS),
   };
   const ip = decodeIpField(top);
   if (ip) out.ip = ip;

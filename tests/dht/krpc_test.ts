@@ -213,3 +213,31 @@ Deno.test("encodeKrpc() refuses a packet over 1,500 bytes and fields it cannot e
     KrpcError,
   );
 });
+
+Deno.test("decodeKrpc() keeps at most 256 characters of an error message, stable across re-encoding", () => {
+  // Found by the fuzzer: 256 bytes of invalid UTF-8 became 256 U+FFFD (768 bytes once
+  // re-encoded), so a second decode cut the text again and the round trip changed it.
+  const invalid = new Uint8Array(300).fill(0xff);
+  const first = decodeKrpc(encodeBencode({ t: "aa", y: "e", e: [201, invalid] }));
+  strictEqual(first.type, "error");
+  if (first.type !== "error") return;
+  strictEqual([...first.message].length, 256);
+  deepStrictEqual(decodeKrpc(encodeKrpc(first)), first);
+  const accented = decodeKrpc(encodeBencode({ t: "aa", y: "e", e: [202, "é".repeat(300)] }));
+  deepStrictEqual(accented.type === "error" && accented.message, "é".repeat(256));
+  const emoji = decodeKrpc(encodeBencode({ t: "aa", y: "e", e: [202, "😀".repeat(300)] }));
+  deepStrictEqual(emoji.type === "error" && emoji.message, "😀".repeat(256));
+});
+
+Deno.test("decodeKrpc() treats a want list with no known family as no want, as encodeKrpc does", () => {
+  // Found by the fuzzer: want [] decoded as [], which encodeKrpc leaves out, so the round trip
+  // dropped the field.
+  for (const want of [[], ["x9"], ["N4", "n5"]]) {
+    const decoded = decodeKrpc(query("find_node", { target: id, want }));
+    ok(decoded.type === "find_node");
+    strictEqual("want" in decoded, false, JSON.stringify(want));
+    deepStrictEqual(decodeKrpc(encodeKrpc(decoded)), decoded);
+  }
+  const getPeers = decodeKrpc(query("get_peers", { info_hash: infoHash, want: ["zz"] }));
+  ok(getPeers.type === "get_peers" && getPeers.want === undefined);
+});
