@@ -89,7 +89,7 @@ export function renameDuplicatePaths(files: PathEntry[]): PathRename[] {
       : [key, ""];
     let candidate = key;
     for (let n = 1;; n++) {
-      candidate = `${base}.${n}${extension}`;
+      candidate = withSuffix(base, `.${n}${extension}`);
       if (!taken.has(fold(candidate))) break;
     }
     taken.set(fold(candidate), index);
@@ -99,4 +99,21 @@ export function renameDuplicatePaths(files: PathEntry[]): PathRename[] {
     renames.push({ index, from, to });
   }
   return renames;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * `base + suffix`, with the last path component of `base` shortened (by whole characters) so
+ * that the renamed component stays within 255 bytes.
+ */
+function withSuffix(base: string, suffix: string): string {
+  const slash = base.lastIndexOf("/");
+  const folder = base.slice(0, slash + 1);
+  let name = base.slice(slash + 1);
+  const room = 255 - encoder.encode(suffix).length;
+  while (name.length > 1 && encoder.encode(name).length > room) {
+    name = [...name].slice(0, -1).join("");
+  }
+  return `${folder}${name}${suffix}`;
 }

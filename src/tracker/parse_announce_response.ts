@@ -162,11 +162,15 @@ export function parseAnnounceResponse(bytes: Uint8Array, url = ""): AnnounceResp
   const notes: string[] = [];
   const peers: PeerAddress[] = [];
   const peers4 = root.get("peers");
-  if (peers4 instanceof Uint8Array) peers.push(...decodeCompactPeerList(peers4, 4, notes));
-  else if (Array.isArray(peers4)) peers.push(...decodeDictPeers(peers4, notes));
+  // Appended one by one: a spread of a 150,000-peer list would overflow the call stack.
+  const append = (list: PeerAddress[]) => {
+    for (const peer of list) peers.push(peer);
+  };
+  if (peers4 instanceof Uint8Array) append(decodeCompactPeerList(peers4, 4, notes));
+  else if (Array.isArray(peers4)) append(decodeDictPeers(peers4, notes));
   else if (peers4 !== undefined) notes.push("ignored a `peers` field of the wrong type");
   const peers6 = root.get("peers6");
-  if (peers6 instanceof Uint8Array) peers.push(...decodeCompactPeerList(peers6, 6, notes));
+  if (peers6 instanceof Uint8Array) append(decodeCompactPeerList(peers6, 6, notes));
   else if (peers6 !== undefined) notes.push("ignored a `peers6` field of the wrong type");
 
   const rawInterval = root.get("interval");

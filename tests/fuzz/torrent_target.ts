@@ -1,3 +1,4 @@
+import { decodeBencodePrefix } from "../../src/bencode/decode.ts";
 // Fuzz target: `.torrent` files (src/metainfo/parse_torrent.ts), with the geometry, path and
 // info-hash invariants every caller relies on, and the round trip through encodeTorrentFile.
 import { decodeBencode } from "../../src/bencode/decode.ts";
@@ -13,7 +14,6 @@ import {
   invariant,
   invariantEqual,
   InvariantError,
-  type KnownIssue,
   mustNotThrow,
   mustThrow,
 } from "./fuzz_target.ts";
@@ -59,7 +59,7 @@ function seeds(): Uint8Array[] {
       { path: ["two"], length: 10 },
     ],
   });
-  // What encodeTorrent does not write: .utf-8 variants, a hybrid's "meta version", httpseeds,
+  // What encodeTorrent does not write: .utf-8 variants, httpseeds,
   // a url-list given as one string, an announce-list with a repeated URL.
   const variants = encodeBencode({
     announce: "http://127.0.0.1:4/a",
@@ -68,7 +68,6 @@ function seeds(): Uint8Array[] {
     httpseeds: ["http://127.0.0.1:7/"],
     "comment.utf-8": "kommentar ü",
     info: {
-      "meta version": 2,
       name: "raw",
       "name.utf-8": "räw",
       "piece length": 65536,
@@ -83,9 +82,11 @@ function seeds(): Uint8Array[] {
   return [single, multi, padded, variants];
 }
 
-// Control characters, separators and Windows-reserved characters, or a trailing dot or space.
+// Control characters below U+0020 and separators. On POSIX, as libtorrent does, DEL,
+// Windows-reserved characters and a trailing dot or space are kept (parseTorrent's `windows`
+// option removes the reserved ones).
 // deno-lint-ignore no-control-regex
-const UNSAFE_COMPONENT = /[\u0000-\u001f\u007f/\\<>:"|?*]|[. ]$/;
+const UNSAFE_COMPONENT = /[\u0000-\u001f/\\]/;
 const encoder = new TextEncoder();
 
 function checkMetainfo(m: Metainfo, input: Uint8Array): void {
@@ -150,15 +151,6 @@ function checkMetainfo(m: Metainfo, input: Uint8Array): void {
 }
 
 /** Found by this target; src/metainfo is another engineer's to fix. */
-export const RENAMED_PATH_OVER_255: KnownIssue = {
-  id: "torrent-renamed-path-over-255",
-  todo: "src/metainfo/parse_torrent.ts uniquePaths() renames a duplicate path by adding " +
-    '".N" after capLength() has already cut the component to 255 bytes, so two files with the ' +
-    "same 254-byte name give a 256-byte component that open() refuses (ENAMETOOLONG). Fix: " +
-    'build the new name as cut(stem, 255 - bytes(".N" + ext)) + ".N" + ext.',
-  matches: (error) =>
-    error instanceof InvariantError && error.rule.startsWith("renamed duplicate path component"),
-};
 
 /** `parseTorrent`: only TorrentError escapes; the metainfo is consistent and round trips. */
 export const torrentTarget: FuzzTarget = {
@@ -167,7 +159,6 @@ export const torrentTarget: FuzzTarget = {
     "count, lengths and offsets agree; paths are safe, at most 255 bytes a component, unique; " +
     "metainfoFromInfo and encodeTorrentFile give the same torrent back; prefixes are refused",
   allowed: [TorrentError],
-  knownIssues: [RENAMED_PATH_OVER_255],
   profile: "bencode",
   dictionary: [
     "4:info",
@@ -208,7 +199,10 @@ export const torrentTarget: FuzzTarget = {
       () => metainfoFromInfo(m.infoBytes),
     );
     invariantEqual(fromInfo.files, m.files, "files after metainfoFromInfo");
-    const cut = rng.below(input.length);
+    // Bytes after the top-level dictionary are ignored (as libtorrent does): only a cut into
+    // the dictionary itself must be refused.
+    const end = decodeBencodePrefix(input, 0).end;
+    const cut = rng.below(end);
     mustThrow(
       `parseTorrent(first ${cut} bytes)`,
       [TorrentError],
