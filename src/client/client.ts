@@ -12,6 +12,7 @@ import { lockTorrentData } from "../storage/data_lock.ts";
 import { DHT_RESERVED } from "../session/session_parts.ts";
 import { generatePeerId } from "../wire/peer_id.ts";
 import { fetchMetadata } from "../session/metadata_session.ts";
+import { DialSlots } from "../session/connector.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
 import { DhtPeerFinder } from "./dht_peer_finder.ts";
 import { PeerListener } from "./peer_listener.ts";
@@ -21,6 +22,8 @@ import { type AddOptions, Torrent } from "./torrent.ts";
 
 /** Default for {@linkcode ClientOptions.maxPeers}: connections across all torrents. */
 export const DEFAULT_CLIENT_MAX_PEERS = 200;
+/** Dials in progress at once across all torrents (half-open connections). */
+export const MAX_HALF_OPEN_DIALS = 40;
 
 /** Options for {@linkcode Client}. */
 export interface ClientOptions {
@@ -137,6 +140,7 @@ export class Client implements AsyncDisposable {
   #dhtNode: DhtNode | undefined;
   #finder: DhtPeerFinder | undefined;
   readonly #untrack = new Map<string, () => void>();
+  readonly #dialSlots = new DialSlots(MAX_HALF_OPEN_DIALS);
   #closing: Promise<void> | undefined;
 
   /**
@@ -263,7 +267,9 @@ export class Client implements AsyncDisposable {
       requestTimeoutMs: this.#options.requestTimeoutMs,
       snubTimeoutMs: this.#options.snubTimeoutMs,
       dhtPort,
+      dialSlots: this.#dialSlots,
       onDhtNode: (address) => this.#dhtNode?.addNode(address),
+      onExternalAddress: (ip, source) => this.#dhtNode?.setExternalAddress(ip, source),
     }, {
       memory: () => ({ used: this.budget.used, limit: this.budget.limit }),
       lock: (fetched) => lockTorrentData(dir, fetched),

@@ -343,11 +343,11 @@ export class Torrent {
         read: (offset, into) => this.#read(offset, into),
         boost: (owner, levels) => {
           this.#boosts.set(owner, levels);
-          this.#session?.boost(owner, levels);
+          this.#session?.scheduler?.boost(owner, levels);
         },
         clearBoost: (owner) => {
           this.#boosts.delete(owner);
-          this.#session?.clearBoost(owner);
+          this.#session?.scheduler?.clearBoost(owner);
         },
       })
     );
@@ -450,7 +450,7 @@ export class Torrent {
         this.#have = session.have;
         this.#bytesDone = undefined;
         this.#waiters.setHave(session.have);
-        for (const [owner, levels] of this.#boosts) session.boost(owner, levels);
+        for (const [owner, levels] of this.#boosts) session.scheduler?.boost(owner, levels);
         this.#setState(this.#paused ? "paused" : session.finished ? "seeding" : "downloading");
         if (session.finished) this.#done.resolve();
         break;

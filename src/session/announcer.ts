@@ -60,6 +60,8 @@ export interface AnnouncerInit {
   readonly timeoutMs?: number;
   /** Peers from trackers go here. */
   readonly onPeers: (peers: readonly PeerAddress[]) => void;
+  /** A tracker said the address it sees us at (BEP 24). */
+  readonly onExternalAddress?: (ip: string, source: string) => void;
   /** Tracker warnings go here. */
   readonly onWarning: (message: string) => void;
 }
@@ -91,6 +93,7 @@ export class Announcer {
         const tier = this.#status.get(url)?.tier ?? 0;
         try {
           const response = await announce(url, request, options);
+          if (response.externalIp) this.#init.onExternalAddress?.(response.externalIp, url);
           this.#status.set(url, {
             url,
             tier,

@@ -1,5 +1,6 @@
 import type { TorrentInfo } from "../metainfo/types.ts";
 import type { ActivePiece } from "../scheduler/active_piece.ts";
+import { applyFileAttributes } from "../storage/data_links.ts";
 import { piecePrioritiesFor } from "../storage/file_selection.ts";
 import type { SessionEvent } from "./events.ts";
 import { type TorrentSessionOptions, wantsSeeding } from "./session_options.ts";
@@ -49,10 +50,23 @@ export class Completion {
     return this.#reported;
   }
 
-  /** Notes that the torrent was already done when it started. */
-  doneAtStart(): void {
+  /**
+   * Notes that the torrent was already done when it started.
+   * @param parts The torrent's parts.
+   * @returns When its files have their attributes.
+   */
+  async doneAtStart(parts: Parts): Promise<void> {
     this.#init.stats.completedAtMs = this.#init.stats.startedAtMs;
     this.#reported = true;
+    await this.#applyAttributes(parts);
+  }
+
+  /** Executable bits and symbolic links (BEP 47), once every piece is on disk. */
+  async #applyAttributes(parts: Parts): Promise<void> {
+    if (!parts.scheduler.have.complete) return;
+    for (const message of await applyFileAttributes(parts.storage.info, parts.storage.dir)) {
+      this.#init.emit({ type: "warning", message });
+    }
   }
 
   /** More pieces are wanted now: the torrent will complete again later. */
@@ -122,6 +136,7 @@ export class Completion {
       this.#completing = false;
     }
     if (parts.scheduler.have.complete) parts.announcer?.completed();
+    await this.#applyAttributes(parts);
     this.#init.emit(this.#init.progress());
     this.#init.emit(this.#init.stats.completeEvent());
     // Only now: the tick loop ends a torrent that does not seed once this is set, and the

@@ -1,12 +1,46 @@
 import { encodeHex } from "../bytes/hex.ts";
-import { connectPeer, type PeerConnection } from "../peer/connection.ts";
+import { connectPeer, type PeerConnection, READ_BUFFER_BYTES } from "../peer/connection.ts";
+import type { MemoryBudget } from "../scheduler/memory_budget.ts";
 import { PeerError } from "../peer/peer_error.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
 import type { PeerBook } from "./peer_book.ts";
 import { type PeerLink, SwarmPeer } from "./swarm_peer.ts";
 
-/** Dials in progress at once. */
+/** Dials in progress at once, per torrent. */
 export const MAX_CONCURRENT_DIALS = 10;
+
+/**
+ * A count of half-open dials shared by every torrent of a client, so that many torrents do
+ * not open hundreds of connections at once.
+ */
+export class DialSlots {
+  /** Most dials at once. */
+  readonly max: number;
+  #used = 0;
+
+  /**
+   * Makes the slots.
+   * @param max Most dials at once.
+   */
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /**
+   * Takes a slot if one is free.
+   * @returns `true` when taken (give it back with `release`).
+   */
+  tryTake(): boolean {
+    if (this.#used >= this.max) return false;
+    this.#used++;
+    return true;
+  }
+
+  /** Gives a slot back (and nothing more than was taken). */
+  release(): void {
+    this.#used = Math.max(0, this.#used - 1);
+  }
+}
 
 /** What the connector needs from the session. */
 export interface ConnectorInit {
@@ -34,7 +68,14 @@ export interface ConnectorInit {
   readonly spawn: (task: Promise<unknown>) => void;
   /** Runs a connected peer until it leaves; never throws. */
   readonly runPeer: (peer: SwarmPeer) => Promise<void>;
+  /** Half-open dial slots shared with the client's other torrents. */
+  readonly dialSlots?: DialSlots;
+  /** The client's memory budget: each connection's buffers draw from it. */
+  readonly budget?: MemoryBudget;
 }
+
+/** What one connection's buffers take from the memory budget (read and send buffers). */
+export const CONNECTION_MEMORY_BYTES: number = READ_BUFFER_BYTES + 64 * 1024;
 
 /** The peer accepted the TCP connection, then closed it during the plain handshake. */
 function hungUpOnHandshake(error: unknown): boolean {
@@ -51,6 +92,8 @@ function hungUpOnHandshake(error: unknown): boolean {
 export class Connector {
   readonly #init: ConnectorInit;
   readonly #bannedIds = new Set<string>();
+  /** Banned by address: a banned peer that comes back with a new id is still refused. */
+  readonly #bannedHosts = new Set<string>();
   readonly #ourId: string;
   #dialing = 0;
 
@@ -83,11 +126,22 @@ export class Connector {
   }
 
   /**
-   * Bans a peer: it is closed, never dialled again, and refused if it comes back.
+   * Whether a host (an IP address) is banned.
+   * @param host The address.
+   * @returns `true` when banned.
+   */
+  isBannedHost(host: string): boolean {
+    return this.#bannedHosts.has(host);
+  }
+
+  /**
+   * Bans a peer by its IP address (its id is chosen by itself, so it proves nothing): it is
+   * closed, its address is never dialled again, and any connection from it is refused.
    * @param peer The peer.
    */
   ban(peer: SwarmPeer): void {
     this.#bannedIds.add(peer.id);
+    this.#bannedHosts.add(peer.conn.remote.host);
     this.#init.book.ban(peer.conn.remote);
     peer.conn.close();
   }
@@ -99,10 +153,20 @@ export class Connector {
       if (!this.#init.wantsPeers()) return;
       const address = book.next(performance.now(), this.#init.seeding());
       if (!address) return;
+      if (this.#bannedHosts.has(address.host)) {
+        book.ban(address);
+        continue;
+      }
+      const slots = this.#init.dialSlots;
+      if (slots && !slots.tryTake()) {
+        book.unclaim(address); // no slot now: due again at the next dial
+        return;
+      }
       this.#dialing++;
       this.#init.spawn(
         this.#dialOne(address).finally(() => {
           this.#dialing--;
+          slots?.release();
           this.dial();
         }),
       );
@@ -114,7 +178,7 @@ export class Connector {
    * @param conn The connection (owned by the torrent from now on).
    */
   accept(conn: PeerConnection): void {
-    if (this.#init.signal.aborted || !this.canAccept) {
+    if (this.#init.signal.aborted || !this.canAccept || this.#bannedHosts.has(conn.remote.host)) {
       conn.close();
       return;
     }
@@ -151,11 +215,25 @@ export class Connector {
       conn.close();
       return;
     }
+    // Connections may take at most half the memory budget; the rest is for pieces.
+    const budget = this.#init.budget;
+    if (budget) {
+      const inUse = budget.usage().connections;
+      if (
+        inUse + CONNECTION_MEMORY_BYTES > budget.limit / 2 ||
+        !budget.tryReserve(CONNECTION_MEMORY_BYTES, "connections")
+      ) {
+        if (dialed) book.mark(dialed, "closed", performance.now());
+        conn.close();
+        return;
+      }
+    }
     if (dialed) book.mark(dialed, "connected", performance.now());
     peers.set(peer.id, peer);
     try {
       await this.#init.runPeer(peer);
     } finally {
+      budget?.release(CONNECTION_MEMORY_BYTES, "connections");
       if (peers.get(peer.id) === peer) peers.delete(peer.id);
       if (dialed) {
         book.mark(dialed, "closed", performance.now());
@@ -175,7 +253,10 @@ export class Connector {
     const peers = this.#init.peers;
     const existing = peers.get(peer.id);
     if (!existing) return true;
+    // Only the same host dialling us while we dial it explains two connections with one id;
+    // a peer that claims another's id from elsewhere never replaces the live connection.
     if (existing.outgoing === peer.outgoing) return false;
+    if (existing.conn.remote.host !== peer.conn.remote.host) return false;
     const opener = (p: SwarmPeer) => p.outgoing ? this.#ourId : p.id;
     if (opener(peer) > opener(existing)) return false;
     peers.delete(existing.id);

@@ -38,6 +38,10 @@ export type SessionEvent =
     readonly have: number;
     readonly pieceCount: number;
     readonly port?: number;
+    /** Pieces hashed to find out what is on disk (0 when the resume data vouched for all). */
+    readonly hashed: number;
+    /** Pieces taken from the resume data without hashing. */
+    readonly trusted: number;
   }
   | ProgressEvent
   | { readonly type: "piece"; readonly index: number; readonly from: readonly string[] }

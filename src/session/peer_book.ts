@@ -31,8 +31,17 @@ interface Entry {
  */
 export class PeerBook {
   #entries = new Map<string, Entry>();
+  readonly #isSelf: (address: PeerAddress) => boolean;
   /** Banned addresses, kept apart so that neither the size limit nor eviction forgets them. */
   #banned = new Set<string>();
+
+  /**
+   * Makes an empty book.
+   * @param isSelf Recognises our own listening address (never dialled).
+   */
+  constructor(isSelf: (address: PeerAddress) => boolean = () => false) {
+    this.#isSelf = isSelf;
+  }
 
   /** Number of addresses known. */
   get size(): number {
@@ -47,7 +56,7 @@ export class PeerBook {
    */
   add(address: PeerAddress, nowMs: number): boolean {
     if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) return false;
-    if (address.host === "") return false;
+    if (address.host === "" || !isDialable(address.host) || this.#isSelf(address)) return false;
     const key = formatPeerAddress(address);
     if (this.#entries.has(key) || this.#banned.has(key)) return false;
     if (this.#entries.size >= MAX_KNOWN_PEERS && !this.#evictOne()) return false;
@@ -113,6 +122,16 @@ export class PeerBook {
   }
 
   /**
+   * Hands back an address `next` gave out but that was not dialled after all: it is due again
+   * at once.
+   * @param address The address.
+   */
+  unclaim(address: PeerAddress): void {
+    const entry = this.#entries.get(formatPeerAddress(address));
+    if (entry) entry.connecting = false;
+  }
+
+  /**
    * Remembers that the peer at this address has every piece.
    * @param address The address.
    */
@@ -157,4 +176,53 @@ export class PeerBook {
   isBanned(address: PeerAddress): boolean {
     return this.#banned.has(formatPeerAddress(address));
   }
+}
+
+/**
+ * Whether an address from the network (a tracker, PEX, the DHT) is one to dial at all: not
+ * unspecified (0.0.0.0, ::, 0.x.x.x), not broadcast, not multicast.
+ * @param host An IP address or a name.
+ * @returns `false` for an address no peer can have.
+ * @example
+ * ```ts
+ * import { isDialable } from "./peer_book.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(isDialable("127.0.0.1"), true);
+ * strictEqual(isDialable("224.0.0.1"), false);
+ * strictEqual(isDialable("::"), false);
+ * ```
+ */
+export function isDialable(host: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (v4) {
+    const first = Number(v4[1]);
+    if (first === 0 || first >= 224) return false; // unspecified, multicast, reserved, broadcast
+    return true;
+  }
+  const lower = host.toLowerCase();
+  if (lower.includes(":")) {
+    if (/^[0:]*$/.test(lower) || lower === "::") return false; // unspecified
+    if (lower.startsWith("ff")) return false; // multicast
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+    if (mapped) return isDialable(mapped[1]);
+  }
+  return true;
+}
+
+/**
+ * Recognises our own listening address as trackers, PEX or the DHT may hand it back to us:
+ * our port on a loopback address or on the address we listen on.
+ * @param port Our TCP port, once listening.
+ * @param listenHost The address we listen on.
+ * @returns The predicate for {@linkcode PeerBook}.
+ */
+export function ownListenAddress(
+  port: () => number | undefined,
+  listenHost: () => string | undefined,
+): (address: PeerAddress) => boolean {
+  return (address) => {
+    if (address.port !== port()) return false;
+    const host = address.host;
+    return host === listenHost() || host === "127.0.0.1" || host === "::1" || host === "localhost";
+  };
 }

@@ -1,4 +1,4 @@
-import { BLOCK_SIZE } from "../metainfo/geometry.ts";
+import { BLOCK_SIZE, pieceSize } from "../metainfo/geometry.ts";
 import type { RateLimiter } from "../peer/rate_limiter.ts";
 import type { ActivePiece, PieceScheduler } from "../scheduler/piece_scheduler.ts";
 import { requestBatches } from "../scheduler/request_pipeline.ts";
@@ -17,6 +17,15 @@ import { checkMetadataRequest, metadataDataReply } from "../upload/metadata_requ
 import type { SessionEvent } from "./events.ts";
 import type { PexExchange } from "./pex_exchange.ts";
 import { UT_PEX_ID } from "./pex_exchange.ts";
+
+/** Messages only a peer that negotiated the fast extension (BEP 6) may send. */
+const FAST_MESSAGES: ReadonlySet<PeerMessage["type"]> = new Set([
+  "have-all",
+  "have-none",
+  "suggest",
+  "reject",
+  "allowed-fast",
+]);
 
 /** Our message id for ut_metadata (BEP 9) in the extension handshake. */
 export const UT_METADATA_ID = 2;
@@ -51,6 +60,8 @@ export interface PeerHandlerInit {
   readonly dhtPort?: number;
   /** A peer's `port` message named its DHT node. */
   readonly onDhtNode?: (address: { host: string; port: number }) => void;
+  /** A peer's extension handshake said the address it sees us at (`yourip`). */
+  readonly onExternalAddress?: (ip: string, source: string) => void;
   /** The torrent's info dictionary, served to peers that ask for it (BEP 9). */
   readonly infoBytes: Uint8Array;
   /** A piece has every block: verify it (runs in the background). */
@@ -109,6 +120,10 @@ export class PeerHandler {
           reason = problem;
           break;
         }
+        // The download limit meters bytes received: not reading on makes TCP slow the sender.
+        if (message.type === "piece") {
+          await this.#init.downloadLimit.take(message.block.length, signal);
+        }
       }
       reason ??= "connection closed";
     } catch (error) {
@@ -141,7 +156,7 @@ export class PeerHandler {
 
   /** Keeps the peer's request pipeline full, metered by the download limit. */
   async #requestLoop(peer: SwarmPeer, signal: AbortSignal): Promise<void> {
-    const { scheduler, downloadLimit } = this.#init;
+    const { scheduler } = this.#init;
     try {
       const batches = requestBatches(scheduler, peer, {
         signal,
@@ -149,7 +164,6 @@ export class PeerHandler {
         snubTimeoutMs: this.#init.snubTimeoutMs,
       });
       for await (const batch of batches) {
-        await downloadLimit.take(batch.length * BLOCK_SIZE, signal);
         await peer.conn.send(batch.map((r) => ({ type: "request", ...r })));
       }
     } catch (error) {
@@ -186,6 +200,13 @@ export class PeerHandler {
   /** Handles one message; returns a reason to drop the peer, if any. */
   async #handleMessage(peer: SwarmPeer, message: PeerMessage): Promise<string | undefined> {
     const { scheduler } = this.#init;
+    const { extensions } = peer.conn;
+    if (FAST_MESSAGES.has(message.type) && !extensions.fast) {
+      return `sent ${message.type} without negotiating the fast extension (BEP 6)`;
+    }
+    if (message.type === "extended" && !extensions.extended) {
+      return "sent an extended message without negotiating the extension protocol (BEP 10)";
+    }
     switch (message.type) {
       case "port":
         if (message.port > 0) {
@@ -231,9 +252,15 @@ export class PeerHandler {
         this.#init.upload.onCancel(peer, message);
         return undefined;
       case "reject":
+        if (!this.#isBlock(message.index, message.begin, message.length)) {
+          return `rejected a block we never ask for (piece ${message.index}, offset ${message.begin}, ${message.length} bytes)`;
+        }
         scheduler.release(peer, message);
         return undefined;
       case "piece":
+        if (!this.#isBlock(message.index, message.begin, message.block.length)) {
+          return `sent a block outside its piece (piece ${message.index}, offset ${message.begin}, ${message.block.length} bytes)`;
+        }
         return this.#onBlock(peer, message.index, message.begin, message.block);
     }
   }
@@ -248,6 +275,9 @@ export class PeerHandler {
         return describe(error);
       }
       peer.clientName = handshake.v?.slice(0, 64);
+      if (handshake.yourip) {
+        this.#init.onExternalAddress?.(handshake.yourip, `peer ${peer.conn.remote.host}`);
+      }
       const metadataId = handshake.m.ut_metadata;
       peer.metadataId = metadataId !== undefined && metadataId > 0 ? metadataId : undefined;
       if (handshake.reqq !== undefined) {
@@ -289,6 +319,19 @@ export class PeerHandler {
       .catch(() => {})
       .finally(() => peer.metadataInFlight--);
     return undefined;
+  }
+
+  /**
+   * Whether index, offset and length name one of the blocks we request: 16 KiB-aligned, inside
+   * the piece, and exactly a block long (shorter only at the piece's end). Checked before any
+   * bookkeeping: a block key made from a bad offset would alias another piece's block.
+   */
+  #isBlock(index: number, begin: number, length: number): boolean {
+    const geometry = this.#init.scheduler.geometry;
+    if (!Number.isInteger(index) || index < 0 || index >= geometry.pieceCount) return false;
+    const size = pieceSize(geometry, index);
+    return begin % BLOCK_SIZE === 0 && begin >= 0 && begin < size &&
+      length === Math.min(BLOCK_SIZE, size - begin);
   }
 
   #onBlock(peer: SwarmPeer, index: number, begin: number, block: Uint8Array): string | undefined {

@@ -7,6 +7,8 @@ import type { SwarmPeer } from "./swarm_peer.ts";
 
 /** Pieces a peer may contribute to that fail their hash before it is banned. */
 export const MAX_HASH_FAILURES = 2;
+/** `have`s waiting for a peer that does not read before it is dropped. */
+export const MAX_PENDING_HAVES = 4096;
 
 /** What the verifier needs from the session. */
 export interface PieceVerifierInit {
@@ -73,10 +75,36 @@ export class PieceVerifier {
     await storage.writePiece(index, data);
     scheduler.pieceVerified(index);
     scheduler.recycle(data);
-    for (const peer of peers.values()) {
-      if (!peer.has.has(index)) peer.conn.send({ type: "have", index }).catch(() => {});
-    }
+    for (const peer of peers.values()) if (!peer.has.has(index)) this.#announce(peer, index);
     await this.#init.onVerified(piece);
+  }
+
+  /**
+   * Tells a peer we have a piece (BEP 3 `have`). At most one batch of `have`s is in a peer's
+   * send queue at a time: the pieces that verify meanwhile wait here and go as one write, so a
+   * peer that reads slowly costs one small list, and one that stops reading altogether (more
+   * than {@linkcode MAX_PENDING_HAVES} waiting) is dropped.
+   */
+  #announce(peer: SwarmPeer, index: number): void {
+    peer.pendingHaves.push(index);
+    if (peer.pendingHaves.length > MAX_PENDING_HAVES) {
+      peer.conn.close();
+      return;
+    }
+    if (!peer.havesInFlight) this.#flushHaves(peer);
+  }
+
+  #flushHaves(peer: SwarmPeer): void {
+    const batch = peer.pendingHaves.splice(0);
+    if (batch.length === 0 || peer.conn.closed) return;
+    peer.havesInFlight = true;
+    peer.conn.send(batch.map((index) => ({ type: "have" as const, index })))
+      .then(() => {
+        peer.havesInFlight = false;
+        this.#flushHaves(peer);
+      }, () => {
+        peer.havesInFlight = false;
+      });
   }
 
   /** Charges the contributors of a piece that failed, unless a banned one explains it. */

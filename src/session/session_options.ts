@@ -1,4 +1,5 @@
 import type { RateLimiter } from "../peer/rate_limiter.ts";
+import type { DialSlots } from "./connector.ts";
 import type { MemoryBudget } from "../scheduler/memory_budget.ts";
 import type { HashPool } from "../sha1/hash_pool.ts";
 import type { PeerListener } from "../client/peer_listener.ts";
@@ -56,6 +57,10 @@ export interface TorrentSessionOptions {
   resumeDir?: string;
   /** Our DHT node's UDP port: announced in handshakes (BEP 5) and sent in `port` messages. */
   dhtPort?: number;
+  /** Half-open dial slots shared with the client's other torrents. */
+  dialSlots?: DialSlots;
+  /** A peer told us the address it sees us at (BEP 10 `yourip`), or a tracker did. */
+  onExternalAddress?: (ip: string, source: string) => void;
   /** A peer told us its DHT port (BEP 5 `port` message): ping it. */
   onDhtNode?: (address: PeerAddress) => void;
   /** Start paused: check the data, then wait for `resume()` before any network activity. */

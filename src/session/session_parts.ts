@@ -11,7 +11,7 @@ import type { Bitfield } from "../bytes/bitfield.ts";
 import { ChokeDriver } from "../upload/choke_driver.ts";
 import { UploadServer } from "../upload/upload_server.ts";
 import { Announcer } from "./announcer.ts";
-import { Connector } from "./connector.ts";
+import { Connector, type DialSlots } from "./connector.ts";
 import type { SessionEvent } from "./events.ts";
 import type { PeerBook } from "./peer_book.ts";
 import { PeerHandler } from "./peer_handler.ts";
@@ -65,6 +65,8 @@ export interface PartsContext {
   readonly port: () => number | undefined;
   readonly maxPeers: () => number;
   readonly dhtPort?: number;
+  readonly dialSlots?: DialSlots;
+  readonly onExternalAddress?: (ip: string, source: string) => void;
   readonly onDhtNode?: (address: { host: string; port: number }) => void;
   /** `false` while paused, or once a finished torrent stops seeding. */
   readonly wantsPeers: () => boolean;
@@ -88,6 +90,7 @@ export function buildParts(ctx: PartsContext): Parts {
   });
   scheduler.setPriorities(piecePrioritiesFor(metainfo, ctx.filePriorities, ctx.sequential));
   const warn = (message: string) => ctx.emit({ type: "warning", message });
+  const missingReported = new Set<string>();
   const addAddresses = (addresses: readonly { host: string; port: number }[]) => {
     for (const address of addresses) book.add(address, performance.now());
     connector.dial();
@@ -98,6 +101,11 @@ export function buildParts(ctx: PartsContext): Parts {
     have,
     limit: ctx.uploadLimit,
     budget: ctx.budget,
+    onMissing: (_index, error) => {
+      if (missingReported.has(error.path)) return;
+      missingReported.add(error.path);
+      warn(`${error.path} is gone from disk: its pieces are no longer served (${error.message})`);
+    },
     onSent: (peer, bytes) => {
       const now = performance.now();
       (peer as SwarmPeer).upRate.add(bytes, now);
@@ -141,6 +149,7 @@ export function buildParts(ctx: PartsContext): Parts {
     infoBytes: metainfo.infoBytes,
     dhtPort: ctx.dhtPort,
     onDhtNode: ctx.onDhtNode,
+    onExternalAddress: ctx.onExternalAddress,
   });
   const connector: Connector = new Connector({
     infoHash: metainfo.infoHash,
@@ -155,6 +164,8 @@ export function buildParts(ctx: PartsContext): Parts {
     wantsPeers: ctx.wantsPeers,
     spawn: ctx.spawn,
     runPeer: (peer) => handler.run(peer),
+    dialSlots: ctx.dialSlots,
+    budget: ctx.budget,
   });
   const announcer = ctx.trackers && metainfo.announce.length > 0
     ? new Announcer({
@@ -165,6 +176,7 @@ export function buildParts(ctx: PartsContext): Parts {
       stats,
       timeoutMs: ctx.trackerTimeoutMs,
       onPeers: addAddresses,
+      onExternalAddress: ctx.onExternalAddress,
       onWarning: warn,
     })
     : undefined;

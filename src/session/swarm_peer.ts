@@ -76,6 +76,10 @@ export class SwarmPeer implements PipelinePeer {
   metadataInFlight = 0;
   /** Its ut_metadata requests we refused as out of range or beyond the queue. */
   metadataStrikes = 0;
+  /** Pieces verified that it lacks, waiting to be announced with `have`. */
+  readonly pendingHaves: number[] = [];
+  /** A batch of `have`s is in its send queue. */
+  havesInFlight = false;
   /** Its client name and version, from its extension handshake (`v`). */
   clientName: string | undefined;
   /** The port it listens on, from its extension handshake (`p`). */

@@ -20,6 +20,7 @@
 import type { Bitfield } from "../bytes/bitfield.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { RateLimiter } from "../peer/rate_limiter.ts";
+import type { PieceScheduler } from "../scheduler/piece_scheduler.ts";
 import { HashPool } from "../sha1/hash_pool.ts";
 import { openTorrentData } from "../storage/open_torrent_data.ts";
 import { sleep } from "../util/io_helpers.ts";
@@ -29,7 +30,7 @@ import { EventQueue } from "./event_queue.ts";
 import type { SessionEvent } from "./events.ts";
 import { Completion } from "./completion.ts";
 import { NetworkActivity } from "./network_activity.ts";
-import { PeerBook } from "./peer_book.ts";
+import { ownListenAddress, PeerBook } from "./peer_book.ts";
 import { buildParts, type Parts } from "./session_parts.ts";
 import {
   DEFAULT_MAX_PEERS,
@@ -77,7 +78,7 @@ export class TorrentSession {
   readonly #controller = new AbortController();
   readonly #events = new EventQueue<SessionEvent>();
   readonly #peers = new Map<string, SwarmPeer>();
-  readonly #book = new PeerBook();
+  readonly #book = new PeerBook(ownListenAddress(() => this.port, () => this.#options.listenHost));
   readonly #stats = new SessionStats();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #uploadLimit: RateLimiter;
@@ -89,6 +90,7 @@ export class TorrentSession {
   #sequential: boolean;
   readonly #completion: Completion;
   #fatal: unknown;
+  #checked = { hashed: 0, trusted: 0 };
 
   /**
    * Prepares a session; nothing happens until `run()` is iterated.
@@ -134,6 +136,11 @@ export class TorrentSession {
   /** Pieces verified so far. */
   get have(): Bitfield | undefined {
     return this.#parts?.scheduler.have;
+  }
+
+  /** The piece scheduler, once the data is open (stream readers boost pieces through it). */
+  get scheduler(): PieceScheduler<SwarmPeer> | undefined {
+    return this.#parts?.scheduler;
   }
 
   /** `true` once every wanted piece (of the selected files) is verified. */
@@ -218,23 +225,6 @@ export class TorrentSession {
   }
 
   /**
-   * Raises some pieces above the files' priorities for one owner (a stream reader).
-   * @param owner Any object identifying the owner.
-   * @param levels Piece index -> level (3 to 7).
-   */
-  boost(owner: object, levels: ReadonlyMap<number, number>): void {
-    this.#parts?.scheduler.boost(owner, levels);
-  }
-
-  /**
-   * Drops an owner's boosts.
-   * @param owner The owner given to `boost`.
-   */
-  clearBoost(owner: object): void {
-    this.#parts?.scheduler.clearBoost(owner);
-  }
-
-  /**
    * Runs the session, yielding events until the download completes (and seeding ends) or the
    * session is stopped.
    * @returns The events.
@@ -253,9 +243,15 @@ export class TorrentSession {
         throw new IncompleteDataError(have.count, have.size);
       }
       this.#stats.startedAtMs = performance.now();
-      if (parts.scheduler.finished) this.#completion.doneAtStart();
+      if (parts.scheduler.finished) await this.#completion.doneAtStart(parts);
       this.#activity.listen();
-      yield { type: "ready", have: have.count, pieceCount: have.size, port: this.port };
+      yield {
+        type: "ready",
+        have: have.count,
+        pieceCount: have.size,
+        port: this.port,
+        ...this.#checked,
+      };
       if (parts.scheduler.finished && !this.#options.seed && !this.#options.requireComplete) {
         yield this.#stats.completeEvent();
         return;
@@ -298,6 +294,7 @@ export class TorrentSession {
       signal,
       progressIntervalMs: TICK_MS / 5,
     });
+    this.#checked = { hashed: opened.hashed, trusted: opened.trusted };
     const maxPeers = options.maxPeers;
     this.#parts = buildParts({
       ...options,

@@ -8,6 +8,7 @@ import { readJournal } from "./piece_journal.ts";
 import { readResume, RESUME_FOLDER, saveResume } from "./resume.ts";
 import { planResume } from "./resume_plan.ts";
 import { TorrentStorage } from "./torrent_storage.ts";
+import { checkNoEscapingLinks } from "./data_links.ts";
 
 /** Progress of the check, as {@linkcode openTorrentData} yields it. */
 export interface CheckingProgress {
@@ -90,8 +91,10 @@ export async function* openTorrentData(
   if (record?.priorities) {
     for (let i = 0; i < openWith.length; i++) if (record.priorities[i] === 0) openWith[i] = 0;
   }
+  await removeStaleTemporaries(folder ?? join(dir, RESUME_FOLDER), info.infoHashHex);
   const storage = await TorrentStorage.open(info, dir, { filePriorities: openWith });
   try {
+    await checkNoEscapingLinks(storage.dir, storage.paths);
     let have = new Bitfield(info.pieceCount);
     let check: Set<number> | undefined;
     if (record && !options.recheck) {
@@ -117,6 +120,22 @@ export async function* openTorrentData(
   } catch (error) {
     await storage.close();
     throw error;
+  }
+}
+
+/**
+ * Removes the temporary files a crash can leave beside a torrent's resume data (a save is
+ * written to `<name>.<random>.tmp`, then renamed).
+ */
+async function removeStaleTemporaries(folder: string, infoHashHex: string): Promise<void> {
+  try {
+    for await (const entry of Deno.readDir(folder)) {
+      if (entry.isFile && entry.name.startsWith(`${infoHashHex}.`) && entry.name.endsWith(".tmp")) {
+        await Deno.remove(join(folder, entry.name)).catch(() => {});
+      }
+    }
+  } catch {
+    // no folder yet
   }
 }
 

@@ -83,7 +83,9 @@ export async function statFile(path: string): Promise<FileStamp | undefined> {
  * @returns One path per non-padding file.
  */
 export function dataFiles(info: TorrentInfo, dir: string): string[] {
-  return info.files.filter((file) => !file.padding).map((file) => join(dir, ...file.path));
+  return info.files.filter((file) => !file.padding && !file.symlink).map((file) =>
+    join(dir, ...file.path)
+  );
 }
 
 /**
@@ -209,7 +211,7 @@ export async function readResume(
       !(hash instanceof Uint8Array) || !equalBytes(hash, info.infoHash) ||
       toNumber(record.get("piece-count")) !== info.pieceCount ||
       !(bits instanceof Uint8Array) || !Array.isArray(files) ||
-      files.length !== info.files.filter((f) => !f.padding).length
+      files.length !== info.files.filter((f) => !f.padding && !f.symlink).length
     ) {
       return undefined;
     }

@@ -60,7 +60,8 @@ export async function planResume(
     return false;
   };
   const paths = dataFiles(info, dir);
-  const dataIndex = info.files.map((file, i) => (file.padding ? -1 : i)).filter((i) => i >= 0);
+  const dataIndex = info.files.map((file, i) => (file.padding || file.symlink ? -1 : i))
+    .filter((i) => i >= 0);
   const stat = async (path: string): Promise<FileStamp | undefined> => {
     try {
       return await statFile(path);

@@ -291,7 +291,8 @@ export class TorrentStorage {
   async prepare(): Promise<void> {
     const folders = new Set<string>();
     for (let i = 0; i < this.info.files.length; i++) {
-      if (!this.info.files[i].padding && !this.#inParts[i]) folders.add(dirname(this.paths[i]));
+      const file = this.info.files[i];
+      if (!file.padding && !file.symlink && !this.#inParts[i]) folders.add(dirname(this.paths[i]));
     }
     for (const folder of folders) {
       try {
@@ -302,7 +303,7 @@ export class TorrentStorage {
     }
     for (let i = 0; i < this.info.files.length; i++) {
       const file = this.info.files[i];
-      if (file.padding || file.length !== 0 || this.#inParts[i]) continue;
+      if (file.padding || file.symlink || file.length !== 0 || this.#inParts[i]) continue;
       const path = this.paths[i];
       try {
         const handle = await Deno.open(path, { write: true, create: true });

@@ -1,7 +1,7 @@
 import { BencodeError, decodeBencode } from "../bencode/decode.ts";
 import { bencodeText, isBencodeDict } from "../bencode/fields.ts";
 import type { BencodeDict, BencodeValue } from "../bencode/types.ts";
-import { decodeCompactPeers, type PeerAddress } from "../wire/peer_address.ts";
+import { decodeCompactPeers, decodeIpAddress, type PeerAddress } from "../wire/peer_address.ts";
 import { TrackerError } from "./tracker_error.ts";
 import type { AnnounceResponse } from "./types.ts";
 
@@ -200,6 +200,10 @@ export function parseAnnounceResponse(bytes: Uint8Array, url = ""): AnnounceResp
   if (seeders !== undefined) response.seeders = seeders;
   const leechers = countField(root, "incomplete");
   if (leechers !== undefined) response.leechers = leechers;
+  const external = root.get("external ip"); // BEP 24: the address the tracker sees us at
+  if (external instanceof Uint8Array && (external.length === 4 || external.length === 16)) {
+    response.externalIp = decodeIpAddress(external);
+  }
   return response;
 }
 

@@ -44,6 +44,8 @@ export interface AnnounceResponse {
   seeders?: number;
   /** Peers still downloading ("incomplete"), if the tracker said. */
   leechers?: number;
+  /** The address the tracker sees us at (BEP 24 `external ip`), if it said. */
+  externalIp?: string;
 }
 
 /** Options for one announce to one tracker ({@linkcode announce}). */

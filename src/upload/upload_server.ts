@@ -9,6 +9,7 @@ import type { TorrentStorage } from "../storage/torrent_storage.ts";
 import type { HandshakeExtensions } from "../wire/handshake.ts";
 import type { PeerMessage } from "../wire/message.ts";
 import { checkRequest } from "./check_request.ts";
+import { StorageError } from "../storage/storage_error.ts";
 
 /** Requests one peer may have queued with us; we advertise it as `reqq` (BEP 10). */
 export const MAX_QUEUED_UPLOADS = 2000;
@@ -51,6 +52,8 @@ export interface UploadServerInit {
   readonly limit: RateLimiter;
   /** The client's memory budget: cached pieces draw from it (none are cached when it is full). */
   readonly budget?: MemoryBudget;
+  /** A piece's data is gone from disk (reported once per piece; the piece is not served). */
+  readonly onMissing?: (index: number, error: StorageError) => void;
   /** Called with the bytes of each batch once it is handed to the socket. */
   readonly onSent: (peer: UploadPeer, bytes: number) => void;
 }
@@ -64,6 +67,8 @@ export interface UploadServerInit {
 export class UploadServer {
   readonly #init: UploadServerInit;
   readonly #cache = new Map<number, { data: Promise<Uint8Array>; bytes: number }>();
+  /** Pieces whose data went missing from disk: no longer served. */
+  readonly #lost = new Set<number>();
 
   /**
    * Makes the server.
@@ -88,7 +93,7 @@ export class UploadServer {
       maxQueued: MAX_QUEUED_UPLOADS,
     });
     if (verdict.action === "drop") return verdict.reason;
-    if (verdict.action === "reject") {
+    if (verdict.action === "reject" || this.#lost.has(request.index)) {
       if (peer.amChoking && ++peer.chokedRequests > MAX_QUEUED_UPLOADS) {
         return `kept sending requests while choked (over ${MAX_QUEUED_UPLOADS})`;
       }
@@ -175,7 +180,13 @@ export class UploadServer {
           bytes += request.length;
         }
         await this.#init.limit.take(bytes, signal);
-        const blocks = await Promise.all(batch.map((request) => this.#readBlock(request)));
+        const read = await Promise.all(batch.map((request) => this.#readOrLose(request)));
+        const served = batch.filter((_, i) => read[i] !== undefined);
+        const blocks = read.filter((block) => block !== undefined) as Uint8Array[];
+        if (served.length < batch.length && peer.conn.extensions.fast) {
+          const lost = batch.filter((_, i) => read[i] === undefined);
+          peer.conn.send(lost.map((r): PeerMessage => ({ type: "reject", ...r }))).catch(() => {});
+        }
         await writing;
         if (peer.amChoking) {
           // Choked while the batch was read: the rest of the queue was rejected; this too.
@@ -186,14 +197,34 @@ export class UploadServer {
           }
           continue;
         }
+        if (served.length === 0) continue;
+        const sent = served.reduce((n, r) => n + r.length, 0);
         writing = peer.conn.send(
-          batch.map((r, i): PeerMessage => ({ type: "piece", ...r, block: blocks[i] })),
-        ).then(() => this.#init.onSent(peer, bytes));
+          served.map((r, i): PeerMessage => ({ type: "piece", ...r, block: blocks[i] })),
+        ).then(() => this.#init.onSent(peer, sent));
         writing.catch(() => {}); // awaited on the next turn; never left unhandled
       }
       await writing;
     } catch (error) {
       if (!signal.aborted) throw error;
+    }
+  }
+
+  /**
+   * Reads a block, or (when its data went missing from disk: a file deleted under a seed)
+   * reports the piece lost once and returns `undefined`; the rest goes on being served.
+   */
+  async #readOrLose(request: BlockRequest): Promise<Uint8Array | undefined> {
+    if (this.#lost.has(request.index)) return undefined;
+    try {
+      return await this.#readBlock(request);
+    } catch (error) {
+      if (!(error instanceof StorageError) || error.code !== "EMISSING") throw error;
+      if (!this.#lost.has(request.index)) {
+        this.#lost.add(request.index);
+        this.#init.onMissing?.(request.index, error);
+      }
+      return undefined;
     }
   }
 
