@@ -84,6 +84,11 @@ export class PeerListener implements AsyncDisposable {
     return (this.#listener.addr as Deno.NetAddr).port;
   }
 
+  /** Incoming connections still in their handshake. */
+  get pendingHandshakes(): number {
+    return this.#handshakes.size;
+  }
+
   /** The address we listen on. */
   get hostname(): string {
     return (this.#listener.addr as Deno.NetAddr).hostname;

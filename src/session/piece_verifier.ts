@@ -32,6 +32,8 @@ export interface PieceVerifierInit {
   readonly onVerified: (piece: ActivePiece) => void | Promise<void>;
   /** Warnings for the session's events. */
   readonly onWarning: (message: string) => void;
+  /** `have`s waiting for one peer before it is dropped (default {@linkcode MAX_PENDING_HAVES}). */
+  readonly maxPendingHaves?: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export class PieceVerifier {
    */
   #announce(peer: SwarmPeer, index: number): void {
     peer.pendingHaves.push(index);
-    if (peer.pendingHaves.length > MAX_PENDING_HAVES) {
+    if (peer.pendingHaves.length > (this.#init.maxPendingHaves ?? MAX_PENDING_HAVES)) {
       peer.conn.close();
       return;
     }

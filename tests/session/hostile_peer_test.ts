@@ -31,7 +31,10 @@ type Misbehaviour =
   | "bad-bitfield" // sends a bitfield one byte too long
   | "bad-have" // sends a have for piece index == pieceCount
   | "silent" // unchokes, then never answers a request
-  | "withhold-first-block"; // answers every request with the right bytes, but never offset 0
+  | "withhold-first-block" // answers every request with the right bytes, but never offset 0
+  | "aliasing-block" // answers a request for piece i with offset 1 GiB, which once aliased piece i+1
+  | "unaligned-block" // answers with the right bytes at an offset one byte off the block
+  | "fast-unnegotiated"; // handshakes without the fast bit, then sends have-all anyway
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
@@ -160,7 +163,14 @@ class HostileSeeder implements AsyncDisposable {
     const theirs = hello && decodeHandshake(hello);
     if (!theirs || !equalBytes(theirs.infoHash, meta.infoHash)) return;
     this.handshakesFrom.push(encodeHex(theirs.peerId));
-    await writeAll(conn, encodeHandshake({ infoHash: meta.infoHash, peerId: this.peerId }));
+    await writeAll(
+      conn,
+      encodeHandshake({
+        infoHash: meta.infoHash,
+        peerId: this.peerId,
+        reserved: this.mode === "fast-unnegotiated" ? new Uint8Array(8) : undefined,
+      }),
+    );
     const count = meta.pieceCount;
     const bitfieldBytes = Math.ceil(count / 8);
     const opening: Uint8Array[] = [];
@@ -168,7 +178,7 @@ class HostileSeeder implements AsyncDisposable {
       opening.push(
         encodeMessage({ type: "bitfield", bytes: new Uint8Array(bitfieldBytes + 1).fill(0xff) }),
       );
-    } else if (theirs.extensions.fast) {
+    } else if (theirs.extensions.fast || this.mode === "fast-unnegotiated") {
       opening.push(encodeMessage({ type: "have-all" }));
     } else {
       const bytes = new Uint8Array(bitfieldBytes).fill(0xff);
@@ -203,6 +213,13 @@ class HostileSeeder implements AsyncDisposable {
           conn,
           encodeMessage({ type: "piece", index: message.index, begin: message.begin, block }),
         );
+        this.blocksSent++;
+      }
+      if ((this.mode === "aliasing-block" || this.mode === "unaligned-block") && this.data) {
+        const at = message.index * this.meta.pieceLength + message.begin;
+        const block = this.data.slice(at, at + message.length);
+        const begin = this.mode === "aliasing-block" ? 65536 * BLOCK_SIZE : message.begin + 1;
+        await writeAll(conn, encodeMessage({ type: "piece", index: message.index, begin, block }));
         this.blocksSent++;
       }
       if (this.mode === "withhold-first-block" && this.data) {
@@ -439,4 +456,31 @@ Deno.test("blocks a peer sits on are fetched from another peer after the request
     p.from.includes(encodeHex(hostile.peerId))
   );
   ok(fromFake.length > 0, "pieces were assembled from both peers");
+});
+
+Deno.test("hostile peer sending a block at offset 1 GiB (aliasing another piece's block) is dropped", async () => {
+  const { hostile, hostileDrops } = await downloadBeside("aliasing-block", { ...QUICK, seed: 8 });
+  ok(hostile.blocksSent >= 1, "it sent its aliasing block");
+  ok(hostileDrops.length >= 1, "the hostile peer was disconnected");
+  ok(/outside its piece/.test(hostileDrops[0].reason ?? ""), `reason: ${hostileDrops[0].reason}`);
+});
+
+Deno.test("hostile peer sending a block at an unaligned offset is dropped", async () => {
+  const { hostile, hostileDrops } = await downloadBeside("unaligned-block", { ...QUICK, seed: 9 });
+  ok(hostile.blocksSent >= 1);
+  ok(hostileDrops.length >= 1, "the hostile peer was disconnected");
+  ok(/outside its piece/.test(hostileDrops[0].reason ?? ""), `reason: ${hostileDrops[0].reason}`);
+});
+
+Deno.test("a peer that sends fast-extension messages without negotiating it is dropped", async () => {
+  const { hostile, hostileDrops } = await downloadBeside("fast-unnegotiated", {
+    ...QUICK,
+    seed: 10,
+  });
+  strictEqual(hostile.requests, 0, "nothing was requested from it");
+  ok(hostileDrops.length >= 1, "the hostile peer was disconnected");
+  ok(
+    /without negotiating the fast extension/.test(hostileDrops[0].reason ?? ""),
+    `reason: ${hostileDrops[0].reason}`,
+  );
 });

@@ -302,3 +302,26 @@ Deno.test("PeerBook.next() passes over seeds when asked to", () => {
   strictEqual(book.next(RETRY_MAX_MS, true), undefined, "a seed is no use to a seed");
   deepStrictEqual(book.next(RETRY_MAX_MS, false), seed, "a downloader still dials it");
 });
+
+Deno.test("PeerBook never takes addresses no peer can have, nor our own listening address", () => {
+  const book = new PeerBook((address) => address.host === "127.0.0.1" && address.port === 6881);
+  for (
+    const host of [
+      "0.0.0.0",
+      "0.1.2.3",
+      "255.255.255.255",
+      "224.0.0.251",
+      "239.1.1.1",
+      "::",
+      "ff02::1",
+      "::ffff:0.0.0.0",
+    ]
+  ) {
+    strictEqual(book.add({ host, port: 6881 }, 0), false, host);
+  }
+  strictEqual(book.add({ host: "127.0.0.1", port: 6881 }, 0), false, "our own address");
+  strictEqual(book.add({ host: "127.0.0.1", port: 6882 }, 0), true, "another port is another peer");
+  strictEqual(book.add({ host: "10.0.0.1", port: 0 }, 0), false, "port 0");
+  strictEqual(book.add({ host: "::1", port: 6881 }, 0), true);
+  strictEqual(book.size, 2);
+});

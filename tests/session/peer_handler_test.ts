@@ -2,11 +2,11 @@
 // feeds messages in and reads what the handler sent back.
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Bitfield } from "../../src/bytes/bitfield.ts";
-import { BLOCK_SIZE } from "../../src/metainfo/geometry.ts";
+import { BLOCK_SIZE, pieceSize } from "../../src/metainfo/geometry.ts";
 import { parseTorrent } from "../../src/metainfo/parse_torrent.ts";
 import type { Metainfo } from "../../src/metainfo/types.ts";
 import { RateLimiter } from "../../src/peer/rate_limiter.ts";
-import { type ActivePiece, PieceScheduler } from "../../src/scheduler/piece_scheduler.ts";
+import { ActivePiece, PieceScheduler } from "../../src/scheduler/piece_scheduler.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { PeerHandler } from "../../src/session/peer_handler.ts";
 import { PexExchange } from "../../src/session/pex_exchange.ts";
@@ -324,4 +324,40 @@ Deno.test("PieceVerifier sends have only to peers that lack the piece", async ()
   await lacking.close();
   await holding.close();
   await Promise.all([a.done, b.done]);
+});
+
+Deno.test("PieceVerifier keeps one batch of haves in flight per peer and drops a peer that stops reading", async () => {
+  await using f = await fixture(false);
+  const verifier = new PieceVerifier({
+    metainfo: f.meta,
+    scheduler: f.scheduler,
+    pool: new HashPool({ size: 0 }),
+    storage: await TorrentStorage.open(f.meta, await Deno.makeTempDir()),
+    peers: f.peers,
+    stopped: () => false,
+    isBanned: () => false,
+    ban: () => {},
+    onVerified: () => {},
+    onWarning: () => {},
+    maxPendingHaves: 2,
+  });
+  // A peer whose send queue never drains: the first have stays "in flight" forever.
+  const stuck = new FakeLink();
+  let sends = 0;
+  stuck.send = () => {
+    sends++;
+    return new Promise<void>(() => {});
+  };
+  const peer = new SwarmPeer(stuck, f.meta.pieceCount, true);
+  f.peers.set(peer.id, peer);
+  for (let index = 0; index < f.meta.pieceCount; index++) {
+    const piece = new ActivePiece(index, pieceSize(f.meta, index));
+    piece.data.set(
+      f.payload.subarray(index * f.meta.pieceLength, index * f.meta.pieceLength + piece.size),
+    );
+    await verifier.verify(piece);
+  }
+  strictEqual(sends, 1, "one have batch was queued; the rest waited instead of piling up");
+  ok(stuck.closed, "the peer with more than 2 haves waiting was dropped");
+  f.peers.delete(peer.id);
 });
