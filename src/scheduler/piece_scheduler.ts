@@ -29,8 +29,12 @@ const MAX_REMEMBERED_CANCELS = 8192;
 
 /** What the scheduler keeps per peer besides the peer's own fields. */
 interface PeerBookkeeping {
-  /** Block keys cancelled or released: a late block for them is harmless, not an offence. */
-  readonly cancelled: Set<number>;
+  /**
+   * Block keys cancelled or released, with how many times (a key can be asked, released, asked
+   * again and released again before either answer comes): a late block for one is harmless,
+   * not an offence.
+   */
+  readonly cancelled: Map<number, number>;
   /** Woken when the peer's request pipeline may have work. */
   readonly wake: Notifier;
 }
@@ -166,7 +170,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    */
   addPeer(peer: P): void {
     if (this.#peers.has(peer)) return;
-    this.#peers.set(peer, { cancelled: new Set(), wake: new Notifier() });
+    this.#peers.set(peer, { cancelled: new Map(), wake: new Notifier() });
     const { has } = peer;
     for (let i = 0; i < has.size; i++) if (has.has(i)) this.availability[i]++;
   }
@@ -309,11 +313,21 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     return this.#peers.get(peer)?.wake.wait(signal, timeoutMs) ?? Promise.resolve();
   }
 
+  /** Counts off one late answer to a forgotten request; `false` when none was forgotten. */
+  #takeCancelled(peer: P, key: number): boolean {
+    const cancelled = this.#peers.get(peer)?.cancelled;
+    const count = cancelled?.get(key);
+    if (!cancelled || count === undefined) return false;
+    if (count > 1) cancelled.set(key, count - 1);
+    else cancelled.delete(key);
+    return true;
+  }
+
   #forget(peer: P, key: number): void {
     const cancelled = this.#peers.get(peer)?.cancelled;
     if (!cancelled) return;
     if (cancelled.size >= MAX_REMEMBERED_CANCELS) cancelled.clear();
-    cancelled.add(key);
+    cancelled.set(key, (cancelled.get(key) ?? 0) + 1);
   }
 
   #releaseKey(key: number): void {
@@ -459,7 +473,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     const key = blockKey(index, begin);
     const sentAtMs = peer.outstanding.get(key);
     if (sentAtMs === undefined) {
-      const late = this.#peers.get(peer)?.cancelled.delete(key) || this.have.has(index);
+      const late = this.#takeCancelled(peer, key) || this.have.has(index);
       return late ? { cancel: [], late: true } : undefined;
     }
     const piece = this.active.get(index);

@@ -223,3 +223,27 @@ Deno.test("PieceScheduler: when another peer delivers an expired block, the slow
   deepStrictEqual(outcome.cancel, [slow], "the slow peer is told to stop");
   strictEqual(slow.outstanding.has(key), false);
 });
+
+Deno.test("PieceScheduler: a block asked and released twice has two harmless late answers", () => {
+  // A snubbed peer is released, asked the same block again, and released again before it
+  // answers: both answers arrive late. Neither may be taken for a block we never asked for
+  // (the session drops a peer for that), but a third copy is unasked.
+  const scheduler = new PieceScheduler(geometry, new Bitfield(4), { random: () => 0 });
+  const peer = seed();
+  scheduler.addPeer(peer);
+  const [first] = scheduler.fillRequests(peer, 1);
+  scheduler.releaseAll(peer);
+  const [again] = scheduler.fillRequests(peer, 1);
+  deepStrictEqual(again, first, "the released block is asked again");
+  scheduler.releaseAll(peer);
+  const block = new Uint8Array(first.length);
+  for (const copy of ["first", "second"]) {
+    const outcome = scheduler.receiveBlock(peer, "p", first.index, first.begin, block);
+    deepStrictEqual(outcome, { cancel: [], late: true }, `the ${copy} late copy`);
+  }
+  strictEqual(
+    scheduler.receiveBlock(peer, "p", first.index, first.begin, block),
+    undefined,
+    "a third copy was never asked for",
+  );
+});

@@ -107,6 +107,8 @@ class HostileSeeder implements AsyncDisposable {
   connections = 0;
   /** Request messages received. */
   requests = 0;
+  /** When each request arrived (performance.now()). */
+  readonly requestTimes: number[] = [];
   /** Piece messages sent. */
   blocksSent = 0;
   readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
@@ -207,6 +209,7 @@ class HostileSeeder implements AsyncDisposable {
       if (!message) return;
       if (message.type !== "request") continue;
       this.requests++;
+      this.requestTimes.push(performance.now());
       if (this.mode === "wrong-data") {
         const block = randomBytes(message.length, 0xbad + this.requests);
         await writeAll(
@@ -430,11 +433,24 @@ Deno.test("hostile peer sending have with an out-of-range index is dropped", asy
   );
 });
 
-Deno.test("a peer that never answers requests does not stop the download", async () => {
-  const { hostile, events } = await downloadBeside("silent", { ...QUICK, seed: 6 });
-  ok(hostile.requests > 0, "requests went to the silent peer");
+Deno.test("a peer that never answers requests is snubbed and does not stop the download", async () => {
+  // 3 MiB at 512 KiB/s takes ~6 s: many times the 500 ms snub timeout.
+  const { hostile, events } = await downloadBeside("silent", {
+    size: 3 * 1024 * 1024,
+    seedRate: 512 * 1024,
+    seed: 6,
+    leecher: { snubTimeoutMs: 500, requestTimeoutMs: 60_000 },
+  });
   strictEqual(hostile.blocksSent, 0);
   deepStrictEqual(ofType(events, "warning"), [], "no hash failures");
+  // Its first pipeline fills at once and is never answered. Unsnubbed, those requests would sit
+  // there (each times out only after 60 s) and it would never be asked again; snubbed, they are
+  // released and it is asked one block at a time, again and again, until the download ends.
+  const times = hostile.requestTimes;
+  const spread = times[times.length - 1] - times[0];
+  ok(spread > 2_000, `requests came over only ${spread.toFixed(0)} ms: never snubbed`);
+  const late = times.filter((t) => t - times[0] > 1_000).length;
+  ok(late >= 3, `${late} requests after the first second`);
 });
 
 Deno.test("blocks a peer sits on are fetched from another peer after the request timeout", async () => {
