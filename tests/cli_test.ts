@@ -495,7 +495,8 @@ Deno.test("cli: `download` from a closed peer port exits 130 soon after SIGINT",
   try {
     // Once "ready" is out, the session runs and the SIGINT handler is certainly installed.
     await running.waitForLine((line) => line.includes('"type":"ready"'), COMMAND_TIMEOUT_MS);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // A progress event means the tick loop runs, and the dial to the closed port has started.
+    await running.waitForLine((line) => line.includes('"type":"progress"'), COMMAND_TIMEOUT_MS);
     const result = await interrupt(running);
     // A process killed by the signal would also report code 130, but with `signal` set.
     strictEqual(result.signal, null, "exited by itself, not killed by the signal");
@@ -536,10 +537,14 @@ Deno.test("cli: `download` with unreachable trackers exits 130 soon after SIGINT
     "0",
     "--listen-host",
     "127.0.0.1",
+    "--json",
   ]);
   try {
-    // Without --json nothing is printed at first: give it time to start and announce.
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    // Once the first announce has failed, the session is running and waiting on its trackers.
+    await running.waitForLine(
+      (line) => line.includes('"type":"warning"') || line.includes('"type":"progress"'),
+      COMMAND_TIMEOUT_MS,
+    );
     const result = await interrupt(running);
     strictEqual(result.signal, null, "exited by itself, not killed by the signal");
     strictEqual(result.code, 130, result.stderr);

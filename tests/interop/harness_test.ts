@@ -66,7 +66,7 @@ Deno.test("makePayload() is deterministic and sameTree() finds differences", asy
 });
 
 interopTest(
-  "libtorrentCreate() and runMktorrent() agree on the info hash, libtorrentCheck() sees the data",
+  "harness self-test (no shoal code): libtorrentCreate() and runMktorrent() agree on the info hash, libtorrentCheck() sees the data",
   ["libtorrent", "mktorrent"],
   async () => {
     await withTempDir(async (dir) => {
@@ -122,7 +122,7 @@ interopTest(
 );
 
 interopTest(
-  "libtorrent seeder -> libtorrent downloader over a direct connection",
+  "harness self-test (no shoal code): libtorrent seeder -> libtorrent downloader over a direct connection",
   ["libtorrent"],
   async () => {
     await withTempDir(async (dir) => {
@@ -154,7 +154,7 @@ interopTest(
 );
 
 interopTest(
-  "aria2c downloads from a libtorrent seeder found through opentracker",
+  "harness self-test (no shoal code): aria2c downloads from a libtorrent seeder found through opentracker",
   ["libtorrent", "aria2c", "opentracker"],
   async () => {
     await withTempDir(async (dir) => {
@@ -192,7 +192,7 @@ interopTest(
 );
 
 interopTest(
-  "aria2c downloads from a libtorrent seeder given as a direct peer",
+  "harness self-test (no shoal code): aria2c downloads from a libtorrent seeder given as a direct peer",
   ["libtorrent", "aria2c"],
   async () => {
     await withTempDir(async (dir) => {
@@ -216,7 +216,7 @@ interopTest(
 );
 
 interopTest(
-  "libtorrent downloads from an aria2c seeder",
+  "harness self-test (no shoal code): libtorrent downloads from an aria2c seeder",
   ["libtorrent", "aria2c"],
   async () => {
     await withTempDir(async (dir) => {
@@ -246,7 +246,7 @@ interopTest(
 );
 
 interopTest(
-  "opentracker answers a whitelisted info hash and refuses another",
+  "harness self-test (no shoal code): opentracker answers a whitelisted info hash and refuses another",
   ["opentracker"],
   async () => {
     const allowed = "0123456789abcdef0123456789abcdef01234567";
@@ -271,15 +271,20 @@ interopTest(
   },
 );
 
-interopTest("a failing program is reported with its output", ["libtorrent"], async () => {
+interopTest("harness self-test (no shoal code): a failing program is reported with its output", [
+  "libtorrent",
+], async () => {
   await rejects(libtorrentInfo("/nonexistent.torrent"), /exit code/);
 });
 
 Deno.test("runShoal() runs cli.ts and returns its exit code and output", async () => {
   const result = await runShoal(["--help"], { timeoutMs: 30_000 });
-  equal(typeof result.code, "number");
-  equal(typeof result.stdout, "string");
-  ok(result.stdout.length + result.stderr.length > 0);
+  equal(result.code, 0, result.stderr);
+  ok(result.stdout.includes("Usage:"), result.stdout);
+  equal(result.stderr, "");
+  const bad = await runShoal(["no-such-command"], { timeoutMs: 30_000 });
+  equal(bad.code, 2);
+  ok(bad.stderr.includes('unknown command "no-such-command"'), bad.stderr);
 });
 
 Deno.test("runShoal() kills a run that exceeds its time limit", async () => {
@@ -291,14 +296,16 @@ Deno.test("startShoal() streams stdout lines and reports the exit code", async (
   ok(shoal.pid > 0);
   const lines: string[] = [];
   for await (const line of shoal.lines) lines.push(line);
-  equal(typeof (await shoal.exited), "number");
-  equal(typeof (await shoal.stderr), "string");
+  ok(lines.some((line) => line.startsWith("Usage:")), lines.join("\n"));
+  equal(await shoal.exited, 0);
+  equal(await shoal.stderr, "");
 });
 
 Deno.test("startShoal() is stopped by kill() and dispose is idempotent", async () => {
-  const shoal = startShoal(["--help"]);
+  const shoal = startShoal(["seed", "/nonexistent.torrent"]);
   shoal.kill("SIGKILL");
-  ok((await shoal.exited) !== undefined);
+  const code = await shoal.exited;
+  ok(code !== 0, `killed: exit ${code}`);
   await shoal[Symbol.asyncDispose]();
   await shoal[Symbol.asyncDispose]();
 });

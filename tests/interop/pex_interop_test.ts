@@ -40,13 +40,15 @@ interopTest(
       });
       // The seeder sends its first PEX message right after the extension handshake: the other
       // peer must be connected to it by then.
+      // ...and past its extension handshake, which tells the seeder its listen port. That
+      // handshake comes before any request, so the seeder having uploaded to it proves it.
       const connectedBy = Date.now() + 30_000;
-      while ((await seeder.status()).peers < 1) {
-        if (Date.now() > connectedBy) throw new Error("the second peer never reached the seeder");
+      while ((await seeder.status()).uploaded <= 0) {
+        if (Date.now() > connectedBy) {
+          throw new Error("the second peer never downloaded from the seeder");
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      // ...and past its extension handshake, which tells the seeder its listen port.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
       // shoal does not listen, so nobody can reach it: a connection to the second peer can
       // only be one shoal dialled, with an address it read in the seeder's PEX message.
       const meta = parseTorrent(await Deno.readFile(`${dir}/t.torrent`));

@@ -423,11 +423,11 @@ Deno.test("messages() ends normally on EOF and when closed locally", async () =>
   const { client, server } = await connectedPair();
   await using _c = client;
   await using _s = server;
-  const reading = collect(server);
+  const reading = server.messages();
   await client.send({ type: "have-all" });
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  deepStrictEqual((await reading.next()).value, { type: "have-all" }); // it arrived
   await server.close();
-  deepStrictEqual(await reading, [{ type: "have-all" }]);
+  strictEqual((await reading.next()).done, true, "closed locally: the iteration ends");
   deepStrictEqual(await collect(client), []); // EOF: the server hung up
 });
 
