@@ -169,7 +169,7 @@ export async function handleApi(
       events: () => manager.events(),
       snapshot: () => manager.torrents.map(summary),
       stats: () => clientStats(ctx.client),
-    }, AbortSignal.any([ctx.shutdown, request.signal]));
+    }, ctx.shutdown);
   }
   if (parts[0] !== "torrents") throw new ApiError(404, `Cannot find /api/v1${path}`);
   if (parts.length === 1) {

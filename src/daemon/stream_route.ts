@@ -17,7 +17,7 @@ function disposition(path: string): string {
  * `Range` gets 206 with `Content-Range`, an unsatisfiable one 416 with `bytes *\/SIZE`, none
  * 200 from byte 0. The `Content-Type` comes from the extension (never one a browser would run),
  * and the answer is sandboxed by its own `Content-Security-Policy`.
- * @param request The request (its `signal` ends the stream when the player goes away).
+ * @param request The request.
  * @param torrent The torrent.
  * @param indexText The file index from the path.
  * @param shutdown Ends every stream when the daemon stops.
@@ -66,6 +66,7 @@ export function streamFile(
   if (request.method === "HEAD" || end === start) {
     return new Response(null, { status, headers });
   }
-  const body = file.stream({ start, end, signal: AbortSignal.any([request.signal, shutdown]) });
+  // A player that goes away cancels the body, which drops the stream's piece priorities.
+  const body = file.stream({ start, end, signal: shutdown });
   return new Response(body, { status, headers });
 }

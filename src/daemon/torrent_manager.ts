@@ -413,6 +413,15 @@ export class TorrentManager {
           this.#hub.publish({ type: "progress", torrent: summary() });
           break;
         case "checking":
+          if (lastChecking === -Infinity) {
+            this.#log({
+              event: "checking",
+              level: "info",
+              message: `${torrent.name}: checking ${event.total} pieces`,
+              infoHash,
+              total: event.total,
+            });
+          }
           if (now - lastChecking < PROGRESS_INTERVAL_MS && event.checked < event.total) break;
           lastChecking = now;
           this.#hub.publish({
@@ -423,6 +432,7 @@ export class TorrentManager {
           });
           break;
         case "state":
+          if (event.state !== "checking") lastChecking = -Infinity;
           this.#hub.publish({ type: "state", infoHash, state: event.state, torrent: summary() });
           this.#log({
             event: "state",

@@ -113,7 +113,7 @@ function updateRow(t) {
   setText(row.down, `↓ ${formatRate(t.downloadRate)}`);
   setText(row.up, `↑ ${formatRate(t.uploadRate)}`);
   setText(row.peers, `${t.peers} ${t.peers === 1 ? "peer" : "peers"}`);
-  setText(row.eta, t.progress >= 1 ? "" : `ETA ${formatEta(t.etaSeconds)}`);
+  setText(row.eta, t.state === "downloading" ? `ETA ${formatEta(t.etaSeconds)}` : "");
   setText(row.ratio, `ratio ${t.ratio.toFixed(2)}`);
   row.error.hidden = !t.error;
   setText(row.error, t.error ?? "");

@@ -139,12 +139,14 @@ export class Detail {
       ["Peers", `${t.peers} connected, ${t.knownPeers} known`],
       ["ETA", t.progress >= 1 ? "done" : formatEta(t.etaSeconds)],
       ["Ratio", t.ratio.toFixed(2)],
-      ["Folder", t.dir],
-      ["Info hash", t.infoHash],
+      ["Folder", t.dir, "wide"],
+      ["Info hash", t.infoHash, "wide mono"],
     ];
-    if (t.error) facts.push(["Error", t.error]);
+    if (t.error) facts.push(["Error", t.error, "wide"]);
     this.facts.replaceChildren(
-      ...facts.map(([k, v]) => h("div", {}, h("dt", { text: k }), h("dd", { text: v }))),
+      ...facts.map(([k, v, c]) =>
+        h("div", { class: c }, h("dt", { text: k }), h("dd", { text: v }))
+      ),
     );
   }
 
