@@ -417,9 +417,8 @@ export class TorrentManager {
             this.#log({
               event: "checking",
               level: "info",
-              message: `${torrent.name}: checking ${event.total} pieces`,
+              message: `${torrent.name}: checking the data on disk`,
               infoHash,
-              total: event.total,
             });
           }
           if (now - lastChecking < PROGRESS_INTERVAL_MS && event.checked < event.total) break;

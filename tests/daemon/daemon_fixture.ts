@@ -19,6 +19,8 @@ export interface TestDaemon extends AsyncDisposable {
   logs: DaemonLogEntry[];
   /** Starts it again on the same folders (after `daemon.close()`). */
   restart(): Promise<Daemon>;
+  /** Resolves with the first log entry (logged or to come) that `test` accepts. */
+  waitForLog(test: (entry: DaemonLogEntry) => boolean): Promise<DaemonLogEntry>;
 }
 
 /** Starts a daemon in a fresh temporary folder. */
@@ -27,13 +29,25 @@ export async function startTestDaemon(options: Partial<DaemonOptions> = {}): Pro
   const data = join(root, "data");
   const state = join(root, "state");
   const logs: DaemonLogEntry[] = [];
+  const waiters = new Set<
+    { test: (e: DaemonLogEntry) => boolean; resolve: (e: DaemonLogEntry) => void }
+  >();
+  const log = (entry: DaemonLogEntry) => {
+    logs.push(entry);
+    for (const waiter of waiters) {
+      if (waiter.test(entry)) {
+        waiters.delete(waiter);
+        waiter.resolve(entry);
+      }
+    }
+  };
   const start = () =>
     Daemon.start({
       dir: data,
       stateDir: state,
       http: { hostname: "127.0.0.1", port: 0 },
       client: { port: 0, listenHost: "127.0.0.1" },
-      log: (entry) => logs.push(entry),
+      log,
       ...options,
     });
   const fixture: TestDaemon = {
@@ -42,6 +56,11 @@ export async function startTestDaemon(options: Partial<DaemonOptions> = {}): Pro
     data,
     state,
     logs,
+    waitForLog(test) {
+      const seen = logs.find(test);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.add({ test, resolve }));
+    },
     async restart() {
       fixture.daemon = await start();
       return fixture.daemon;
