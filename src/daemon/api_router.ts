@@ -21,6 +21,8 @@ export interface ApiContext {
   readonly root: string;
   /** Aborted when the daemon stops: ends streams and event streams. */
   readonly shutdown: AbortSignal;
+  /** The rates of the last minutes, if kept. */
+  readonly history?: { samples(): unknown };
 }
 
 /** The client's totals, as `GET /api/v1/stats` and the `stats` event give them. */
@@ -169,6 +171,7 @@ export async function handleApi(
       events: () => manager.events(),
       snapshot: () => manager.torrents.map(summary),
       stats: () => clientStats(ctx.client),
+      history: ctx.history && (() => ctx.history!.samples()),
     }, ctx.shutdown);
   }
   if (parts[0] !== "torrents") throw new ApiError(404, `Cannot find /api/v1${path}`);

@@ -12,6 +12,7 @@ import {
   isWildcardHost,
 } from "./http_address.ts";
 import { CSRF_HEADER, type GuardPolicy, guardRequest } from "./http_guard.ts";
+import { RateHistory } from "./rate_history.ts";
 import { StateStore } from "./state_store.ts";
 import { TorrentManager } from "./torrent_manager.ts";
 import { WatchFolder } from "./watch_folder.ts";
@@ -106,6 +107,7 @@ export class Daemon implements AsyncDisposable {
   /** The CSRF token of this run (also sent in every answer's `X-Shoal-Csrf` header). */
   readonly csrfToken: string;
   readonly #store: StateStore;
+  readonly #history: RateHistory;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #watch: WatchFolder | undefined;
   readonly #shutdown: AbortController;
@@ -116,6 +118,7 @@ export class Daemon implements AsyncDisposable {
   private constructor(init: {
     client: Client;
     manager: TorrentManager;
+    history: RateHistory;
     store: StateStore;
     server: Deno.HttpServer<Deno.NetAddr>;
     watch: WatchFolder | undefined;
@@ -125,6 +128,7 @@ export class Daemon implements AsyncDisposable {
   }) {
     this.client = init.client;
     this.manager = init.manager;
+    this.#history = init.history;
     this.#store = init.store;
     this.#server = init.server;
     this.#watch = init.watch;
@@ -167,7 +171,14 @@ export class Daemon implements AsyncDisposable {
       throw new DaemonError((error as Error).message, { cause: error });
     }
     const store = await StateStore.open(resolve(options.stateDir));
-    const opened: { client?: Client; manager?: TorrentManager; watch?: WatchFolder } = {};
+    const opened: {
+      client?: Client;
+      manager?: TorrentManager;
+      watch?: WatchFolder;
+      history?: RateHistory;
+      server?: Deno.HttpServer<Deno.NetAddr>;
+    } = {};
+    const restored = Promise.withResolvers<void>();
     try {
       let client: Client;
       try {
@@ -188,31 +199,40 @@ export class Daemon implements AsyncDisposable {
       opened.client = client;
       const manager = new TorrentManager(client, store, { log });
       opened.manager = manager;
-      await manager.restore();
       const shutdown = new AbortController();
       const csrfToken = Array.from(crypto.getRandomValues(new Uint8Array(24)))
         .map((b) => b.toString(16).padStart(2, "0")).join("");
       const policy = guardPolicy(options, address, csrfToken);
-      const ctx = { manager, client, root: dir, shutdown: shutdown.signal };
+      const history = new RateHistory(() => client.stats());
+      opened.history = history;
+      const ctx = { manager, client, root: dir, shutdown: shutdown.signal, history };
+      // Bound before the torrents start (a taken port starts nothing), answered once they have.
       let server: Deno.HttpServer<Deno.NetAddr>;
       try {
         server = Deno.serve({
           hostname: address.hostname,
           port: address.port,
           onListen: () => {},
-        }, (request) => respond(request, { policy, ctx, assets, csrfToken, log }));
+        }, async (request) => {
+          await restored.promise;
+          return respond(request, { policy, ctx, assets, csrfToken, log });
+        });
       } catch (error) {
         throw new DaemonError(
           `Cannot listen on ${formatHttpAddress(address)}: ${(error as Error).message}`,
           { cause: error },
         );
       }
+      opened.server = server;
+      await manager.restore();
+      restored.resolve();
       const watch = options.watchDir
         ? await startWatch(options.watchDir, manager, dir, log)
         : undefined;
       const daemon = new Daemon({
         client,
         manager,
+        history,
         store,
         server,
         watch,
@@ -231,7 +251,10 @@ export class Daemon implements AsyncDisposable {
       if (options.signal?.aborted) daemon.close();
       return daemon;
     } catch (error) {
+      opened.history?.close();
       await opened.watch?.close();
+      restored.resolve(); // requests that came in meanwhile are answered, then the server stops
+      await opened.server?.shutdown();
       opened.manager?.closeEvents();
       await opened.client?.close();
       await opened.manager?.close();
@@ -255,6 +278,7 @@ export class Daemon implements AsyncDisposable {
     this.#closing ??= (async () => {
       this.#log({ event: "stopping", level: "info", message: "stopping" });
       this.#shutdown.abort();
+      this.#history.close();
       await this.#watch?.close();
       this.manager.closeEvents();
       await this.#server.shutdown();

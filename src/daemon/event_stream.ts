@@ -32,11 +32,13 @@ export interface EventStreamSource {
   snapshot(): TorrentSummary[];
   /** The client's totals now (sent every second, as `stats`). */
   stats(): unknown;
+  /** The rates of the last minutes (sent once, first, as `history`), if kept. */
+  history?(): unknown;
 }
 
 /**
- * Answers `GET /api/v1/events` with Server-Sent Events: first `torrents` (every torrent now)
- * and `stats`, then each {@linkcode DaemonEvent} under its type's name, and `stats` every
+ * Answers `GET /api/v1/events` with Server-Sent Events: first `history` (the rates of the last
+ * minutes, when kept), `torrents` (every torrent now) and `stats`, then each {@linkcode DaemonEvent} under its type's name, and `stats` every
  * second. It subscribes before taking the snapshot, so nothing falls between the two. The
  * stream ends when the browser goes away or `signal` aborts (the daemon stops).
  * @param source The daemon's events, torrents and totals.
@@ -78,6 +80,7 @@ export function eventStreamResponse(source: EventStreamSource, signal: AbortSign
         if (!done) controller.enqueue(formatServerSentEvent(name, data));
       };
       controller.enqueue(encoder.encode("retry: 3000\n\n"));
+      if (source.history) send("history", source.history());
       send("torrents", source.snapshot());
       send("stats", source.stats());
       timer = setInterval(() => send("stats", source.stats()), STATS_INTERVAL_MS);

@@ -55,6 +55,7 @@ export {
 } from "./http_address.ts";
 export { CSRF_HEADER, type GuardPolicy, guardRequest, parseHostHeader } from "./http_guard.ts";
 export { FALLBACK_MEDIA_TYPE, mediaTypeFor } from "./media_type.ts";
+export { RATE_HISTORY_SAMPLES, RateHistory, type RateSample } from "./rate_history.ts";
 export { readBodyCapped } from "./read_body.ts";
 export { STATE_VERSION, StateStore, type TorrentRecord } from "./state_store.ts";
 export { streamFile } from "./stream_route.ts";

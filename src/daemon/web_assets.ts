@@ -2,6 +2,7 @@
 export const WEB_FILES: Readonly<Record<string, string>> = {
   "index.html": "text/html; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
+  "torrents.css": "text/css; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
   "api.js": "text/javascript; charset=utf-8",
   "add.js": "text/javascript; charset=utf-8",

@@ -319,13 +319,16 @@ Deno.test("DELETE removes a torrent from the list and the state folder; deleteDa
   ok(deleted, "deleteData removed the files");
 });
 
-Deno.test("the event stream starts with every torrent and the totals, then sends progress at most twice a second per torrent", async () => {
+Deno.test("the event stream starts with the rate history, every torrent and the totals, then sends progress at most twice a second per torrent", async () => {
   await using t = await startTestDaemon();
   const base = t.daemon.url;
   const bytes = await makeLocalTorrent(t.data, "pack", FILES);
   strictEqual((await call(base, "POST", "/torrents", { body: bytes })).status, 201);
   await using events = await EventReader.open(base);
-  const snapshot = await within(events.next(() => true), 5_000, "first event");
+  const history = await within(events.next(() => true), 5_000, "first event");
+  strictEqual(history.event, "history");
+  ok(Array.isArray(history.data));
+  const snapshot = await within(events.next(() => true), 5_000, "second event");
   strictEqual(snapshot.event, "torrents");
   strictEqual(snapshot.data.length, 1);
   const stats = await within(events.next((e) => e.event === "stats"), 5_000, "stats");

@@ -23,6 +23,8 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   method: string;
+  /** Where the command was sent from (for the error's stack). */
+  from: Error;
 }
 
 type Listener = (params: Record<string, unknown>, sessionId?: string) => void;
@@ -68,9 +70,10 @@ export class Browser implements AsyncDisposable {
 
   /**
    * Starts Chromium headless with its own profile, and connects to its DevTools endpoint.
-   * @param options `limitMs`: killed after this long whatever happens (default 120 s).
+   * @param options `limitMs`: killed after this long whatever happens (default 120 s); `args`:
+   *   more Chromium flags.
    */
-  static async launch(options: { limitMs?: number } = {}): Promise<Browser> {
+  static async launch(options: { limitMs?: number; args?: string[] } = {}): Promise<Browser> {
     const profile = await Deno.makeTempDir({ prefix: "shoal-chromium-" });
     const child = new Deno.Command(CHROMIUM, {
       args: [
@@ -86,6 +89,7 @@ export class Browser implements AsyncDisposable {
         "--autoplay-policy=no-user-gesture-required",
         `--user-data-dir=${profile}`,
         "--remote-debugging-port=0",
+        ...options.args ?? [],
         "about:blank",
       ],
       stdin: "null",
@@ -148,7 +152,9 @@ export class Browser implements AsyncDisposable {
       if (!pending) return;
       this.#pending.delete(message.id);
       if (message.error) {
-        pending.reject(new Error(`${pending.method}: ${message.error.message}`));
+        const error = new Error(`${pending.method}: ${message.error.message}`);
+        error.stack = `${error.message}\n${pending.from.stack?.split("\n").slice(1).join("\n")}`;
+        pending.reject(error);
       } else pending.resolve(message.result);
       return;
     }
@@ -165,7 +171,7 @@ export class Browser implements AsyncDisposable {
   ): Promise<T> {
     const id = this.#nextId++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    this.#pending.set(id, { resolve, reject, method });
+    this.#pending.set(id, { resolve, reject, method, from: new Error() });
     this.#socket.send(JSON.stringify({ id, method, params, sessionId }));
     return promise as Promise<T>;
   }
@@ -258,6 +264,20 @@ export class Page {
     return this.#browser.send<T>(method, params, this.sessionId);
   }
 
+  /** Resolves with the params of the first event `method` of this page that `test` accepts. */
+  waitForEvent(
+    method: string,
+    test: (params: Record<string, unknown>) => boolean = () => true,
+  ): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      const off = this.#browser.on(method, (params, session) => {
+        if (session !== this.sessionId || !test(params)) return;
+        off();
+        resolve(params);
+      });
+    });
+  }
+
   /** Loads a URL and waits for its load event. */
   async navigate(url: string): Promise<void> {
     const loaded = Promise.withResolvers<void>();
@@ -302,8 +322,13 @@ export class Page {
     });
   }
 
-  /** Saves a PNG of the whole page (beyond the viewport). */
-  async screenshot(path: string): Promise<void> {
+  /** Saves a PNG of the whole page (beyond the viewport), or of the viewport only. */
+  async screenshot(path: string, options: { fullPage?: boolean } = {}): Promise<void> {
+    if (options.fullPage === false) {
+      const shot = await this.send<{ data: string }>("Page.captureScreenshot", { format: "png" });
+      await Deno.writeFile(path, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
+      return;
+    }
     const metrics = await this.send<{ cssContentSize: { width: number; height: number } }>(
       "Page.getLayoutMetrics",
     );

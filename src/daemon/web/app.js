@@ -206,6 +206,7 @@ function showConnection(state) {
 }
 
 openEvents({
+  history: (samples) => chart.load(samples),
   torrents(list) {
     const seen = new Set(list.map((t) => t.infoHash));
     for (const hash of [...torrents.keys()]) if (!seen.has(hash)) drop(hash);

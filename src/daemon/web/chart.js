@@ -28,6 +28,12 @@ export class RateChart {
     this.summary = document.getElementById("chart-summary");
   }
 
+  /** Replaces the samples (from the `history` event) and redraws. */
+  load(samples, now = Date.now()) {
+    this.samples = samples.filter((s) => s.t >= now - this.seconds * 1000);
+    this.draw(now);
+  }
+
   /** Adds a sample (from a `stats` event) and redraws. */
   add(downloadRate, uploadRate, now = Date.now()) {
     this.samples.push({ t: now, down: downloadRate, up: uploadRate });
