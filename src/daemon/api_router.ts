@@ -48,8 +48,17 @@ export interface StatsJson {
  * @param client The client.
  * @returns Rates, connections, torrents, memory budget, port and DHT nodes.
  * @example
- * ```ts ignore
- * const stats = clientStats(client);
+ * ```ts
+ * import { clientStats, Daemon } from "@shoal/shoal/daemon";
+ * import { strictEqual } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const daemon = await Daemon.start({
+ *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
+ *   client: { listen: false },
+ * });
+ * strictEqual(clientStats(daemon.client).dhtNodes, null);
+ * await daemon.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function clientStats(client: Client): StatsJson {
@@ -147,8 +156,19 @@ function methodNotAllowed(allow: string): never {
  * @returns The answer.
  * @throws {ApiError} A 4xx for anything refused (nothing changes then).
  * @example
- * ```ts ignore
- * const response = await handleApi(request, "/torrents", ctx);
+ * ```ts
+ * import { Daemon, handleApi } from "@shoal/shoal/daemon";
+ * import { strictEqual } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const daemon = await Daemon.start({
+ *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
+ *   client: { listen: false },
+ * });
+ * const ctx = { manager: daemon.manager, client: daemon.client, root: dir, shutdown: AbortSignal.abort() };
+ * const list = await handleApi(new Request("http://localhost/api/v1/torrents"), "/torrents", ctx);
+ * strictEqual(await list.text(), "[]");
+ * await daemon.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function handleApi(

@@ -48,16 +48,15 @@ export interface EventStreamSource {
  * ```ts
  * import { eventStreamResponse } from "@shoal/shoal/daemon";
  * import { ok } from "node:assert/strict";
- * const stop = new AbortController();
+ * // A source whose events end at once: the stream sends the snapshot, then ends.
  * const response = eventStreamResponse({
  *   events: async function* () {},
  *   snapshot: () => [],
  *   stats: () => ({ torrents: 0 }),
- * }, stop.signal);
- * const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
- * ok((await reader.read()).value?.includes("event: torrents"));
- * stop.abort();
- * await reader.cancel();
+ * }, new AbortController().signal);
+ * const text = await response.text();
+ * ok(text.includes("event: torrents\ndata: []\n\n"));
+ * ok(text.includes('event: stats\ndata: {"torrents":0}'));
  * ```
  */
 export function eventStreamResponse(source: EventStreamSource, signal: AbortSignal): Response {

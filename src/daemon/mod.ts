@@ -23,6 +23,27 @@
  * @module
  */
 
+// Types of the layers below that the daemon's own types mention (the client layer has no
+// mod.ts of its own yet).
+export type { Client, ClientOptions, ClientStats, TorrentSource } from "../client/client.ts";
+export type {
+  AddOptions,
+  Torrent,
+  TorrentEvent,
+  TorrentState,
+  TorrentStats,
+} from "../client/torrent.ts";
+export type { TorrentFile as ClientTorrentFile } from "../client/torrent_file.ts";
+export type { FileStreamOptions } from "../client/file_stream.ts";
+export type { MagnetLink, MagnetPeer } from "../metainfo/magnet.ts";
+export type { Metainfo, TorrentFile, TorrentInfo } from "../metainfo/types.ts";
+export type { MemoryBudget, MemoryUse } from "../scheduler/memory_budget.ts";
+export type { TrackerStatus } from "../session/announcer.ts";
+export type { ProgressEvent, SessionEvent } from "../session/events.ts";
+export type { SeedLimits } from "../session/session_options.ts";
+export type { FilePriority } from "../storage/file_selection.ts";
+export type { PeerAddress } from "../wire/peer_address.ts";
+
 export { parseAddRequest } from "./add_request.ts";
 export { MAX_JSON_BYTES, MAX_TORRENT_BYTES } from "./add_request.ts";
 export { resolveAllowedDir } from "./allowed_dir.ts";

@@ -24,8 +24,27 @@ function disposition(path: string): string {
  * @returns The answer.
  * @throws {ApiError} 404 for a file index the torrent does not have.
  * @example
- * ```ts ignore
- * const response = streamFile(request, torrent, "0", shutdown.signal);
+ * ```ts
+ * import { Daemon, streamFile } from "@shoal/shoal/daemon";
+ * import { createTorrent, parseTorrent } from "@shoal/shoal";
+ * import { strictEqual } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/hello.txt`, "hello, world");
+ * const bytes = await createTorrent(`${dir}/hello.txt`);
+ * const daemon = await Daemon.start({
+ *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
+ *   client: { listen: false },
+ * });
+ * const { torrent } = await daemon.manager.add({
+ *   source: { type: "torrent", bytes, metainfo: parseTorrent(bytes) },
+ *   dir,
+ * });
+ * const request = new Request("http://localhost/", { headers: { range: "bytes=7-" } });
+ * const response = streamFile(request, torrent, "0", new AbortController().signal);
+ * strictEqual(response.status, 206);
+ * strictEqual(await response.text(), "world");
+ * await daemon.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function streamFile(

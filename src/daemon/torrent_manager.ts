@@ -47,10 +47,22 @@ export interface AddRequest {
  * (atomically); each torrent's events are turned into {@linkcode DaemonEvent}s (progress at
  * most twice a second) and log entries.
  * @example
- * ```ts ignore
- * const manager = new TorrentManager(client, store, { log: console.log });
- * await manager.restore();
- * const { torrent, created } = await manager.add({ source, dir: "/data" });
+ * ```ts
+ * import { Daemon } from "@shoal/shoal/daemon";
+ * import { createTorrent, parseTorrent } from "@shoal/shoal";
+ * import { strictEqual } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/hello.txt`, "hello, world");
+ * const bytes = await createTorrent(`${dir}/hello.txt`);
+ * const daemon = await Daemon.start({
+ *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
+ *   client: { listen: false },
+ * });
+ * const source = { type: "torrent", bytes, metainfo: parseTorrent(bytes) } as const;
+ * strictEqual((await daemon.manager.add({ source, dir })).created, true);
+ * strictEqual((await daemon.manager.add({ source, dir })).created, false);
+ * await daemon.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class TorrentManager {

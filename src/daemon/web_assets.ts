@@ -14,7 +14,7 @@ export const WEB_FILES: Readonly<Record<string, string>> = {
 };
 
 /** The page's `Content-Security-Policy`: its own scripts, styles, API and streams only. */
-export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+export const PAGE_CSP: string = "default-src 'none'; script-src 'self'; style-src 'self'; " +
   "img-src 'self' data:; media-src 'self'; connect-src 'self'; form-action 'none'; " +
   "frame-ancestors 'none'; base-uri 'none'";
 
