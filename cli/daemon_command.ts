@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { CLIENT_OPTIONS, clientFlags, type ParsedValues, UsageError } from "./args.ts";
 import { defaultStateDir } from "../src/client/client.ts";
 import { Daemon, type DaemonOptions } from "../src/daemon/daemon.ts";
 import { DaemonError } from "../src/daemon/daemon_error.ts";
@@ -17,7 +18,8 @@ export const DAEMON_USAGE = `Usage:
   shoal daemon [--http HOST:PORT] [-o DIR] [--state-dir DIR] [--watch DIR]
                [--auth USER:PASS | --token-file FILE] [--allow-host NAME]...
                [--port N] [--listen-host ADDR] [--max-peers N] [--max-up RATE]
-               [--max-down RATE] [--max-memory BYTES] [--json]
+               [--max-down RATE] [--max-memory BYTES] [--tracker-timeout SECONDS]
+               [--dht-node HOST:PORT]... [--no-dht] [--dht-read-only] [--json]
   --http        where the API and web page listen (default ${DEFAULT_HTTP_ADDRESS.hostname}:${DEFAULT_HTTP_ADDRESS.port});
                 any address but loopback needs --auth or --token-file
   -o            download root: every torrent's folder lies inside it (default: here)
@@ -26,20 +28,14 @@ export const DAEMON_USAGE = `Usage:
   --auth        require HTTP Basic credentials
   --token-file  require the token in this file (Bearer, or as the Basic password)
   --allow-host  another name the Host header may carry (reverse proxy, LAN name)
+  --port        TCP port for peers, and the DHT's UDP port (default 6881, or the next free one)
+  --dht-node    bootstrap the DHT from this node instead of the public routers (repeatable)
   --json        one JSON object per line on stderr
 RATE and BYTES take an optional k, m or g suffix (powers of 1024).`;
 
-/** A problem with the command line (exit code 2). */
-class UsageError extends Error {}
-
-function parseCount(text: string | undefined, name: string): number | undefined {
-  if (text === undefined) return undefined;
-  const match = /^(\d+)([kmg]?)(i?b?)?$/i.exec(text.trim());
-  const scale = match ? { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2].toLowerCase()] : 0;
-  const value = match ? Number(match[1]) * (scale ?? 1) : NaN;
-  if (!Number.isSafeInteger(value)) throw new UsageError(`--${name} needs a number, got "${text}"`);
-  return value;
-}
+/** The common client flags that make sense for a daemon (per-torrent ones are API options). */
+const { peer: _peer, "no-trackers": _noTrackers, quiet: _quiet, ...DAEMON_CLIENT_OPTIONS } =
+  CLIENT_OPTIONS;
 
 async function readToken(path: string): Promise<string> {
   let text: string;
@@ -67,20 +63,12 @@ async function daemonOptions(
       strict: true,
       allowPositionals: false,
       options: {
+        ...DAEMON_CLIENT_OPTIONS,
         http: { type: "string" },
-        output: { type: "string", short: "o" },
-        "state-dir": { type: "string" },
         watch: { type: "string" },
         auth: { type: "string" },
         "token-file": { type: "string" },
         "allow-host": { type: "string", multiple: true },
-        json: { type: "boolean" },
-        port: { type: "string" },
-        "listen-host": { type: "string" },
-        "max-peers": { type: "string" },
-        "max-up": { type: "string" },
-        "max-down": { type: "string" },
-        "max-memory": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -105,25 +93,26 @@ async function daemonOptions(
     }
     auth = { user: v.auth.slice(0, colon), password: v.auth.slice(colon + 1) };
   }
-  const port = parseCount(v.port, "port");
-  if (port !== undefined && port > 65535) throw new UsageError(`--port must be 0..65535`);
-  const maxPeers = parseCount(v["max-peers"], "max-peers");
-  if (maxPeers === 0) throw new UsageError("--max-peers must be at least 1");
+  const flags = clientFlags(v as ParsedValues);
   return {
-    dir: v.output ?? ".",
-    stateDir: v["state-dir"] ?? defaultStateDir(),
+    dir: flags.dir,
+    stateDir: flags.stateDir ?? defaultStateDir(),
     watchDir: v.watch,
     http,
     allowHosts: v["allow-host"],
     auth,
     token: v["token-file"] === undefined ? undefined : await readToken(v["token-file"]),
     client: {
-      port,
-      listenHost: v["listen-host"],
-      maxPeers,
-      maxUploadRate: parseCount(v["max-up"], "max-up") || undefined,
-      maxDownloadRate: parseCount(v["max-down"], "max-down") || undefined,
-      maxMemoryBytes: parseCount(v["max-memory"], "max-memory"),
+      port: flags.port,
+      listenHost: flags.listenHost,
+      maxPeers: flags.maxPeers,
+      maxUploadRate: flags.maxUploadRate || undefined,
+      maxDownloadRate: flags.maxDownloadRate || undefined,
+      maxMemoryBytes: flags.maxMemoryBytes,
+      trackerTimeoutMs: flags.trackerTimeoutMs,
+      dht: flags.dht,
+      dhtNodes: flags.dhtNodes,
+      dhtReadOnly: flags.dhtReadOnly,
     },
     log,
     signal,

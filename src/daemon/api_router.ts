@@ -54,7 +54,7 @@ export interface StatsJson {
  * const dir = await Deno.makeTempDir();
  * const daemon = await Daemon.start({
  *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
- *   client: { listen: false },
+ *   client: { listen: false, dht: false },
  * });
  * strictEqual(clientStats(daemon.client).dhtNodes, null);
  * await daemon.close();
@@ -62,7 +62,7 @@ export interface StatsJson {
  * ```
  */
 export function clientStats(client: Client): StatsJson {
-  const stats = client.stats() as ReturnType<Client["stats"]> & { dhtNodes?: number };
+  const stats = client.stats();
   return {
     downloadRate: stats.downloadRate,
     uploadRate: stats.uploadRate,
@@ -70,7 +70,7 @@ export function clientStats(client: Client): StatsJson {
     torrents: stats.torrents,
     memory: { ...stats.memory },
     port: stats.port ?? null,
-    dhtNodes: typeof stats.dhtNodes === "number" ? stats.dhtNodes : null,
+    dhtNodes: stats.dht ? stats.dht.nodes + stats.dht.nodes6 : null,
   };
 }
 
@@ -162,7 +162,7 @@ function methodNotAllowed(allow: string): never {
  * const dir = await Deno.makeTempDir();
  * const daemon = await Daemon.start({
  *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
- *   client: { listen: false },
+ *   client: { listen: false, dht: false },
  * });
  * const ctx = { manager: daemon.manager, client: daemon.client, root: dir, shutdown: AbortSignal.abort() };
  * const list = await handleApi(new Request("http://localhost/api/v1/torrents"), "/torrents", ctx);

@@ -85,7 +85,7 @@ function guardPolicy(options: DaemonOptions, address: HttpAddress, csrfToken: st
  *   dir: `${dir}/data`,
  *   stateDir: `${dir}/state`,
  *   http: { hostname: "127.0.0.1", port: 0 },
- *   client: { listen: false },
+ *   client: { listen: false, dht: false },
  *   log: () => {},
  * });
  * const response = await fetch(`${daemon.url}/api/v1/torrents`);

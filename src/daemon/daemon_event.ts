@@ -4,7 +4,7 @@ import type { TorrentSummary } from "./torrent_json.ts";
 /**
  * What `GET /api/v1/events` sends (each as one Server-Sent Event named after its `type`):
  * torrents added and removed, progress (at most twice a second per torrent), checking
- * progress, state changes, completion and errors.
+ * progress, a magnet link's info fetched, state changes, completion and errors.
  */
 export type DaemonEvent =
   | { readonly type: "added"; readonly torrent: TorrentSummary }
@@ -23,4 +23,5 @@ export type DaemonEvent =
     readonly torrent: TorrentSummary;
   }
   | { readonly type: "complete"; readonly infoHash: string; readonly torrent: TorrentSummary }
+  | { readonly type: "metainfo"; readonly infoHash: string; readonly torrent: TorrentSummary }
   | { readonly type: "error"; readonly infoHash?: string; readonly message: string };

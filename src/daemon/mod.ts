@@ -13,7 +13,7 @@
  *   dir: `${dir}/data`,
  *   stateDir: `${dir}/state`,
  *   http: { hostname: "127.0.0.1", port: 0 },
- *   client: { listen: false },
+ *   client: { listen: false, dht: false },
  * });
  * const stats = await (await fetch(`${daemon.url}/api/v1/stats`)).json();
  * strictEqual(stats.torrents, 0);
@@ -28,6 +28,7 @@
 export type { Client, ClientOptions, ClientStats, TorrentSource } from "../client/client.ts";
 export type {
   AddOptions,
+  PeerInfo,
   Torrent,
   TorrentEvent,
   TorrentState,
@@ -36,7 +37,7 @@ export type {
 export type { TorrentFile as ClientTorrentFile } from "../client/torrent_file.ts";
 export type { FileStreamOptions } from "../client/file_stream.ts";
 export type { MagnetLink, MagnetPeer } from "../metainfo/magnet.ts";
-export type { Metainfo, TorrentFile, TorrentInfo } from "../metainfo/types.ts";
+export type { FileEntry, Metainfo, TorrentInfo } from "../metainfo/types.ts";
 export type { MemoryBudget, MemoryUse } from "../scheduler/memory_budget.ts";
 export type { TrackerStatus } from "../session/announcer.ts";
 export type { ProgressEvent, SessionEvent } from "../session/events.ts";
@@ -92,12 +93,7 @@ export {
   torrentSummary,
   type TrackerJson,
 } from "./torrent_json.ts";
-export {
-  type AddRequest,
-  CLIENT_TAKES_MAGNETS,
-  PROGRESS_INTERVAL_MS,
-  TorrentManager,
-} from "./torrent_manager.ts";
+export { type AddRequest, PROGRESS_INTERVAL_MS, TorrentManager } from "./torrent_manager.ts";
 export {
   MAX_WATCHED_FILE_BYTES,
   WATCH_SETTLE_MS,

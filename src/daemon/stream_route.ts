@@ -33,7 +33,7 @@ function disposition(path: string): string {
  * const bytes = await createTorrent(`${dir}/hello.txt`);
  * const daemon = await Daemon.start({
  *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
- *   client: { listen: false },
+ *   client: { listen: false, dht: false },
  * });
  * const { torrent } = await daemon.manager.add({
  *   source: { type: "torrent", bytes, metainfo: parseTorrent(bytes) },

@@ -1,7 +1,7 @@
 import type { Client } from "../client/client.ts";
 import { EventHub } from "../client/event_hub.ts";
 import type { AddOptions, Torrent } from "../client/torrent.ts";
-import type { MagnetLink } from "../metainfo/magnet.ts";
+import { type MagnetLink, parseMagnet } from "../metainfo/magnet.ts";
 import { parseTorrent } from "../metainfo/parse_torrent.ts";
 import { encodeTorrentFile } from "../metainfo/torrent_from_info.ts";
 import type { Metainfo } from "../metainfo/types.ts";
@@ -15,12 +15,6 @@ import { torrentSummary } from "./torrent_json.ts";
 
 /** Least time between two `progress` (or `checking`) events of one torrent: 2 per second. */
 export const PROGRESS_INTERVAL_MS = 500;
-
-/**
- * Whether the Client takes magnet links in `add()`. It does not yet (BEP 9 metadata fetching
- * is landing in the Client); until it does, adding a magnet answers 501 and changes nothing.
- */
-export const CLIENT_TAKES_MAGNETS = false;
 
 /** A torrent to add, checked: its source, and where and how to fetch it. */
 export interface AddRequest {
@@ -56,7 +50,7 @@ export interface AddRequest {
  * const bytes = await createTorrent(`${dir}/hello.txt`);
  * const daemon = await Daemon.start({
  *   dir, stateDir: `${dir}/.state`, http: { hostname: "127.0.0.1", port: 0 },
- *   client: { listen: false },
+ *   client: { listen: false, dht: false },
  * });
  * const source = { type: "torrent", bytes, metainfo: parseTorrent(bytes) } as const;
  * strictEqual((await daemon.manager.add({ source, dir })).created, true);
@@ -128,7 +122,7 @@ export class TorrentManager {
    * Adds a torrent, or finds the one already there with that info hash (nothing changes then).
    * @param request The checked request.
    * @returns The torrent, and whether it is new.
-   * @throws {ApiError} 409 if its files are in use, 501 for a magnet the Client cannot fetch.
+   * @throws {ApiError} 409 if its files are in use.
    * @throws {Error} A disk error storing it, or another error from the client.
    */
   add(request: AddRequest): Promise<{ torrent: Torrent; created: boolean }> {
@@ -149,12 +143,6 @@ export class TorrentManager {
     request: AddRequest,
   ): Promise<{ torrent: Torrent; created: boolean }> {
     const { source } = request;
-    if (source.type === "magnet" && !CLIENT_TAKES_MAGNETS) {
-      throw new ApiError(
-        501,
-        "Cannot add a magnet link: this Client cannot fetch torrent info from peers yet",
-      );
-    }
     const record: TorrentRecord = {
       infoHash,
       name: source.type === "torrent" ? source.metainfo.name : source.link.name ?? infoHash,
@@ -170,7 +158,10 @@ export class TorrentManager {
     if (source.type === "torrent") await this.#store.saveTorrentFile(infoHash, source.bytes);
     let torrent: Torrent;
     try {
-      torrent = await this.#start(record, source.type === "torrent" ? source.metainfo : source.uri);
+      torrent = await this.#start(
+        record,
+        source.type === "torrent" ? source.metainfo : source.link,
+      );
     } catch (error) {
       if (source.type === "torrent") await this.#store.removeTorrentFile(infoHash);
       throw toApiError(error);
@@ -191,7 +182,7 @@ export class TorrentManager {
   }
 
   /** Adds a record's torrent to the client with its settings, and follows its events. */
-  async #start(record: TorrentRecord, source: Metainfo | string): Promise<Torrent> {
+  async #start(record: TorrentRecord, source: Metainfo | MagnetLink): Promise<Torrent> {
     const priorities = record.priorities;
     const options: AddOptions = {
       dir: record.dir,
@@ -202,7 +193,7 @@ export class TorrentManager {
       sequential: record.sequential,
       seed: record.seed,
     };
-    const torrent = await this.#client.add(source as Metainfo, options);
+    const torrent = await this.#client.add(source, options);
     if (priorities && priorities.includes("high") && priorities.length === torrent.files.length) {
       const high = new Map<number, FilePriority>();
       priorities.forEach((p, i) => p === "high" && high.set(i, "high"));
@@ -224,14 +215,13 @@ export class TorrentManager {
     for (const record of records) {
       this.#records.set(record.infoHash, record);
       try {
-        let source: Metainfo | string;
+        let source: Metainfo | MagnetLink;
         if (record.source === "torrent") {
           source = parseTorrent(await this.#store.readTorrentFile(record.infoHash));
           if (source.infoHashHex !== record.infoHash) throw new Error("its .torrent file differs");
-        } else if (CLIENT_TAKES_MAGNETS) {
-          source = record.magnet!;
         } else {
-          throw new Error("this Client cannot fetch torrent info from magnet links yet");
+          source = parseMagnet(record.magnet!);
+          if (source.infoHashHex !== record.infoHash) throw new Error("its magnet link differs");
         }
         const torrent = await this.#start(record, source);
         this.#records.set(record.infoHash, this.#withPriorities(record, torrent));
@@ -408,17 +398,37 @@ export class TorrentManager {
     const summary = () => torrentSummary(torrent, this.#records.get(infoHash)?.addedAt);
     for await (const event of torrent.events()) {
       const now = performance.now();
-      if (this.#records.get(infoHash)?.source === "magnet") {
-        await this.#storeFetchedInfo(torrent).catch((error) =>
-          this.#log({
-            event: "error",
-            level: "error",
-            message: `Cannot store the info of ${torrent.name}: ${messageOf(error)}`,
-            infoHash,
-          })
-        );
-      }
       switch (event.type) {
+        case "metainfo":
+          await this.#storeFetchedInfo(torrent).catch((error) =>
+            this.#log({
+              event: "error",
+              level: "error",
+              message: `Cannot store the info of ${torrent.name}: ${messageOf(error)}`,
+              infoHash,
+            })
+          );
+          this.#hub.publish({ type: "metainfo", infoHash, torrent: summary() });
+          this.#log({
+            event: "metainfo",
+            level: "info",
+            message:
+              `${torrent.name}: info fetched (${event.files} files, ${event.totalBytes} bytes)`,
+            infoHash,
+          });
+          break;
+        case "ready":
+          this.#log({
+            event: "ready",
+            level: "info",
+            message:
+              `${torrent.name}: ${event.have} of ${event.pieceCount} pieces here (${event.hashed} hashed, ${event.trusted} from resume data)`,
+            infoHash,
+            have: event.have,
+            hashed: event.hashed,
+            trusted: event.trusted,
+          });
+          break;
         case "progress":
           if (now - lastProgress < PROGRESS_INTERVAL_MS) break;
           lastProgress = now;

@@ -4,7 +4,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { parseTorrent } from "../../src/metainfo/parse_torrent.ts";
-import { CLIENT_TAKES_MAGNETS } from "../../src/daemon/torrent_manager.ts";
 import { within } from "../test_util.ts";
 import { call } from "./api_client.ts";
 import { EventReader, makeLocalTorrent, startTestDaemon } from "./daemon_fixture.ts";
@@ -212,18 +211,36 @@ Deno.test("bad requests get a 4xx with an { error } body and change nothing", as
   strictEqual((await Array.fromAsync(Deno.readDir(join(t.state, "torrents")))).length, 1);
 });
 
-Deno.test("a magnet link is added (201) when the Client fetches info, and answers 501 changing nothing until then", async () => {
+Deno.test("a magnet link is added (201) and kept as a magnet until its info arrives, across a restart", async () => {
   await using t = await startTestDaemon();
-  const magnet = `magnet:?xt=urn:btih:${"ab".repeat(20)}&dn=later`;
-  const answer = await call(t.daemon.url, "POST", "/torrents", { json: { magnet } });
-  if (CLIENT_TAKES_MAGNETS) {
-    strictEqual(answer.status, 201);
-    strictEqual(answer.body.infoHash, "ab".repeat(20));
-  } else {
-    strictEqual(answer.status, 501, JSON.stringify(answer.body));
-    strictEqual((await call(t.daemon.url, "GET", "/torrents")).body.length, 0);
-    strictEqual((await Array.fromAsync(Deno.readDir(join(t.state, "torrents")))).length, 0);
-  }
+  const hash = "ab".repeat(20);
+  const magnet = `magnet:?xt=urn:btih:${hash}&dn=later`;
+  const answer = await call(t.daemon.url, "POST", "/torrents", {
+    json: { magnet, files: [0], sequential: true },
+  });
+  strictEqual(answer.status, 201, JSON.stringify(answer.body));
+  strictEqual(answer.body.infoHash, hash);
+  strictEqual(answer.body.name, "later");
+  strictEqual(answer.body.hasMetadata, false);
+  strictEqual(answer.body.state, "fetching-metadata");
+  strictEqual((await call(t.daemon.url, "POST", "/torrents", { json: { magnet } })).status, 200);
+  const detail = await call(t.daemon.url, "GET", `/torrents/${hash}`);
+  deepStrictEqual(detail.body.files, []);
+  strictEqual(detail.body.pieces.count, 0);
+  let record = (await stateList(t.state)).torrents[0];
+  strictEqual(record.source, "magnet");
+  strictEqual(record.magnet, magnet);
+  deepStrictEqual(record.files, [0]);
+  strictEqual((await Array.fromAsync(Deno.readDir(join(t.state, "torrents")))).length, 0);
+  await t.daemon.close();
+  const daemon = await t.restart();
+  const back = await call(daemon.url, "GET", `/torrents/${hash}`);
+  strictEqual(back.body.state, "fetching-metadata");
+  strictEqual(back.body.sequential, true);
+  record = (await stateList(t.state)).torrents[0];
+  strictEqual(record.source, "magnet");
+  strictEqual((await call(daemon.url, "DELETE", `/torrents/${hash}?deleteData=1`)).status, 200);
+  deepStrictEqual((await stateList(t.state)).torrents, []);
 });
 
 Deno.test("pause, resume, priorities and sequential are kept in the state folder and come back after a restart without hashing", async () => {

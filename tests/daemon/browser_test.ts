@@ -2,7 +2,8 @@
 // protocol (raw, over Deno's WebSocket). It adds a torrent through the file picker, plays a
 // WebM from the stream route while the file is still downloading, watches the progress bar
 // reach 100%, turns a file off with the keyboard, and saves screenshots at 360 and 1440 px
-// (in tests/daemon/artifacts/, or $SHOAL_ARTIFACTS_DIR). A second test tries the holes from a
+// (in tests/daemon/artifacts/, or $SHOAL_ARTIFACTS_DIR); a pasted magnet link is added and
+// removed through the confirm dialog. A second test tries the holes from a
 // browser: a cross-site page posting to the daemon, and DNS rebinding.
 import { ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
@@ -174,8 +175,35 @@ browserTest(
       ),
     );
     await page.waitFor(`document.getElementById("total-down").textContent !== ""`, "totals");
+
+    // A pasted magnet link (of a torrent nobody has: it stays fetching its info).
+    const magnetHash = "5a".repeat(20);
+    await page.evaluate(`(() => {
+      document.getElementById("magnet-input").value = "magnet:?xt=urn:btih:${magnetHash}&dn=Waiting";
+      document.querySelector("#magnet-form button[type=submit]").click();
+    })()`);
+    const magnetRow = `.torrent[data-hash="${magnetHash}"]`;
+    await page.waitFor(
+      `document.querySelector('${magnetRow} .badge')?.textContent === "Fetching info"`,
+      "the magnet in the list, fetching its info",
+    );
     shots.push(await shoot(page, "daemon-360.png", 360));
     shots.push(await shoot(page, "daemon-1440.png", 1440));
+
+    // Remove, with a confirm: Cancel keeps it, Remove removes it.
+    await page.evaluate(`document.querySelector('${magnetRow} .danger-outline').click()`);
+    await page.waitFor(`document.getElementById("confirm-remove").open`, "the confirm dialog");
+    shots.push(await shoot(page, "daemon-1440-confirm.png", 1440));
+    await page.evaluate(`document.querySelector('#confirm-remove button[value=cancel]').click()`);
+    await page.waitFor(`!document.getElementById("confirm-remove").open`, "cancelled");
+    strictEqual((await call(t.daemon.url, "GET", "/torrents")).body.length, 2);
+    await page.evaluate(`document.querySelector('${magnetRow} .danger-outline').click()`);
+    await page.waitFor(`document.getElementById("confirm-remove").open`, "the confirm dialog");
+    await page.evaluate(`document.querySelector('#confirm-remove button[value=remove]').click()`);
+    await page.waitFor(`!document.querySelector('${magnetRow}')`, "the magnet removed");
+    const left = await call(t.daemon.url, "GET", "/torrents");
+    strictEqual(left.body.length, 1);
+    strictEqual(left.body[0].infoHash, hash);
     // Nothing overflows sideways at 360 px.
     await page.setViewport(360, 900);
     const overflow = await page.evaluate<number>(

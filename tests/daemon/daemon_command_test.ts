@@ -53,6 +53,7 @@ Deno.test("runDaemon() runs until its signal aborts, then stops cleanly and exit
         "127.0.0.1",
         "--max-up",
         "1m",
+        "--no-dht",
       ],
       {
         signal: controller.signal,
@@ -91,6 +92,7 @@ Deno.test("runDaemon() exits 1 with one line when its HTTP port is taken", async
       "0",
       "--listen-host",
       "127.0.0.1",
+      "--no-dht",
     ], new AbortController().signal);
     strictEqual(code, 1);
     strictEqual(lines.length, 1, lines.join("\n"));

@@ -46,7 +46,7 @@ export async function startTestDaemon(options: Partial<DaemonOptions> = {}): Pro
       dir: data,
       stateDir: state,
       http: { hostname: "127.0.0.1", port: 0 },
-      client: { port: 0, listenHost: "127.0.0.1" },
+      client: { port: 0, listenHost: "127.0.0.1", dht: false },
       log,
       ...options,
     });

@@ -10,7 +10,6 @@ import type { Metainfo } from "../../src/metainfo/types.ts";
 import { journalPath } from "../../src/storage/open_torrent_data.ts";
 import { readJournal } from "../../src/storage/piece_journal.ts";
 import { readResume } from "../../src/storage/resume.ts";
-import { CLIENT_TAKES_MAGNETS } from "../../src/daemon/torrent_manager.ts";
 import { within } from "../test_util.ts";
 import {
   freePort,
@@ -182,6 +181,8 @@ interopTest(
         );
         ok(hasPiece(await detailOf(daemon), trick.index), "the trusted piece was not hashed");
         deepStrictEqual(daemon.lines.filter((l) => l.event === "checking"), []);
+        const ready = await within(daemon.waitFor((l) => l.event === "ready"), 20_000, "ready");
+        strictEqual(ready.hashed, 0, "a clean restart hashes nothing");
         await trick.restore();
         await within(
           events.next((e) => e.event === "progress" && e.data.torrent.progress >= 0.6),
@@ -211,6 +212,13 @@ interopTest(
         const detail = await detailOf(daemon);
         deepStrictEqual(detail.files.map((f: { priority: string }) => f.priority), expected);
         ok(hasPiece(detail, trick.index), "a piece of the resume file was not hashed again");
+        const ready = await within(daemon.waitFor((l) => l.event === "ready"), 20_000, "ready");
+        const hashed = Number(ready.hashed);
+        ok(
+          hashed > 0 && hashed < meta.pieceCount,
+          `after kill -9, ${hashed} of ${meta.pieceCount} pieces hashed (the journal's)`,
+        );
+        strictEqual(Number(ready.trusted) + hashed <= meta.pieceCount, true);
         await trick.restore();
         const leftAtStart = detail.selectedSize - detail.doneSize;
         const done = await within(
@@ -249,6 +257,8 @@ interopTest(
           "seeding after a clean restart",
         );
         deepStrictEqual(daemon.lines.filter((l) => l.event === "checking"), []);
+        const ready = await within(daemon.waitFor((l) => l.event === "ready"), 20_000, "ready");
+        strictEqual(ready.hashed, 0, "a clean restart hashes nothing");
         strictEqual((await call(daemon.url, "POST", `/torrents/${hash}/recheck`)).status, 200);
         await within(daemon.waitFor((l) => l.event === "checking"), 10_000, "recheck hashes");
         await within(
@@ -272,71 +282,81 @@ interopTest(
   { timeoutMs: 180_000 },
 );
 
-if (CLIENT_TAKES_MAGNETS) {
-  interopTest(
-    "the daemon adds a magnet link, fetches its info from libtorrent, and a restart fetches nothing again",
-    ["libtorrent"],
-    async () => {
-      const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "shoal-daemon-magnet-" }));
+interopTest(
+  "the daemon adds a magnet link, fetches its info from libtorrent, and a restart fetches nothing again",
+  ["libtorrent"],
+  async () => {
+    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "shoal-daemon-magnet-" }));
+    try {
+      await using tracker = new FixedTracker();
+      await makePayload(join(root, "seed", "tune"), [{ path: "tune.bin", size: 2 * MiB }]);
+      const torrentPath = join(root, "tune.torrent");
+      await libtorrentCreate(join(root, "seed", "tune"), torrentPath, { pieceLength: 32768 });
+      const hash = parseTorrent(await Deno.readFile(torrentPath)).infoHashHex;
+      await using seeder = await startLibtorrent({
+        torrent: torrentPath,
+        dir: join(root, "seed"),
+        seed: true,
+      });
+      tracker.peers = [{ host: "127.0.0.1", port: seeder.port }];
+      const magnet = `magnet:?xt=urn:btih:${hash}&dn=tune&tr=${encodeURIComponent(tracker.url)}`;
+      const args = [
+        "--http",
+        "127.0.0.1:0",
+        "-o",
+        join(root, "data"),
+        "--state-dir",
+        join(root, "state"),
+        "--port",
+        "0",
+        "--listen-host",
+        "127.0.0.1",
+      ];
+      let daemon = await DaemonProcess.start(args);
       try {
-        await using tracker = new FixedTracker();
-        await makePayload(join(root, "seed", "tune"), [{ path: "tune.bin", size: 2 * MiB }]);
-        const torrentPath = join(root, "tune.torrent");
-        await libtorrentCreate(join(root, "seed", "tune"), torrentPath, { pieceLength: 32768 });
-        const hash = parseTorrent(await Deno.readFile(torrentPath)).infoHashHex;
-        await using seeder = await startLibtorrent({
-          torrent: torrentPath,
-          dir: join(root, "seed"),
-          seed: true,
-        });
-        tracker.peers = [{ host: "127.0.0.1", port: seeder.port }];
-        const magnet = `magnet:?xt=urn:btih:${hash}&dn=tune&tr=${encodeURIComponent(tracker.url)}`;
-        const args = [
-          "--http",
-          "127.0.0.1:0",
-          "-o",
-          join(root, "data"),
-          "--state-dir",
-          join(root, "state"),
-          "--port",
-          "0",
-          "--listen-host",
-          "127.0.0.1",
-        ];
-        let daemon = await DaemonProcess.start(args);
-        try {
-          await using events = await EventReader.open(daemon.url);
-          strictEqual(
-            (await call(daemon.url, "POST", "/torrents", { json: { magnet } })).status,
-            201,
-          );
-          await within(events.next((e) => e.event === "complete"), 60_000, "magnet complete");
-        } finally {
-          await daemon[Symbol.asyncDispose]();
-        }
-        await Deno.stat(join(root, "state", "torrents", `${hash}.torrent`));
-        const list = JSON.parse(await Deno.readTextFile(join(root, "state", "torrents.json")));
-        strictEqual(list.torrents[0].source, "torrent");
-        daemon = await DaemonProcess.start(args);
-        try {
-          const detail = (await call(daemon.url, "GET", `/torrents/${hash}`)).body;
-          strictEqual(detail.hasMetadata, true);
-          strictEqual(detail.name, "tune");
-        } finally {
-          await daemon[Symbol.asyncDispose]();
-        }
-        await sameTree(join(root, "seed", "tune"), join(root, "data", "tune"));
+        await using events = await EventReader.open(daemon.url);
+        strictEqual(
+          (await call(daemon.url, "POST", "/torrents", { json: { magnet } })).status,
+          201,
+        );
+        const fetched = await within(
+          events.next((e) => e.event === "metainfo"),
+          30_000,
+          "info fetched",
+        );
+        strictEqual(fetched.data.torrent.name, "tune");
+        strictEqual(fetched.data.torrent.hasMetadata, true);
+        await within(events.next((e) => e.event === "complete"), 60_000, "magnet complete");
       } finally {
-        await Deno.remove(root, { recursive: true });
+        await daemon[Symbol.asyncDispose]();
       }
-    },
-    { timeoutMs: 120_000 },
-  );
-} else {
-  Deno.test({
-    name:
-      "the daemon adds a magnet link end to end (SKIPPED: the Client cannot fetch info from magnet links yet)",
-    ignore: true,
-    fn: () => {},
-  });
-}
+      await Deno.stat(join(root, "state", "torrents", `${hash}.torrent`));
+      const list = JSON.parse(await Deno.readTextFile(join(root, "state", "torrents.json")));
+      strictEqual(list.torrents[0].source, "torrent");
+      strictEqual(list.torrents[0].magnet, undefined);
+      // With the only peer gone, the info can only come from the state folder.
+      await seeder[Symbol.asyncDispose]();
+      daemon = await DaemonProcess.start(args);
+      try {
+        const detail = (await call(daemon.url, "GET", `/torrents/${hash}`)).body;
+        strictEqual(detail.hasMetadata, true);
+        strictEqual(detail.name, "tune");
+        strictEqual(detail.files.length, 1);
+        const ready = await within(
+          daemon.waitFor((l) => l.event === "ready"),
+          20_000,
+          "ready from the stored info",
+        );
+        strictEqual(ready.hashed, 0, "nothing hashed after a clean stop");
+        strictEqual(ready.have, detail.pieces.count);
+        ok(!daemon.lines.some((l) => l.event === "metainfo"), "no info fetched again");
+      } finally {
+        await daemon[Symbol.asyncDispose]();
+      }
+      await sameTree(join(root, "seed", "tune"), join(root, "data", "tune"));
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+  { timeoutMs: 120_000 },
+);

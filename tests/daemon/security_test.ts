@@ -129,7 +129,7 @@ curlTest(
           dir: join(root, "data"),
           stateDir: join(root, "state"),
           http: { hostname: "0.0.0.0", port: 0 },
-          client: { listen: false },
+          client: { listen: false, dht: false },
         }),
         (error: unknown) => error instanceof DaemonError && /needs --auth/.test(error.message),
       );

@@ -4,7 +4,6 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { parseTorrent } from "../../src/metainfo/parse_torrent.ts";
-import { CLIENT_TAKES_MAGNETS } from "../../src/daemon/torrent_manager.ts";
 import { within } from "../test_util.ts";
 import { call } from "./api_client.ts";
 import { EventReader, makeLocalTorrent, startTestDaemon } from "./daemon_fixture.ts";
@@ -74,15 +73,11 @@ Deno.test("a .magnet file in the watch folder is read as a magnet link", async (
       join(watch, "film.magnet"),
       `\n  magnet:?xt=urn:btih:${"cd".repeat(20)}&dn=film  \n`,
     );
-    const outcome = CLIENT_TAKES_MAGNETS ? "watch-added" : "watch-failed";
-    await within(t.waitForLog((l) => l.event === outcome), 10_000, outcome);
-    if (CLIENT_TAKES_MAGNETS) {
-      ok(await exists(join(watch, "film.magnet.added")));
-    } else {
-      // Parsed fine, but the Client cannot fetch info yet: the file stays for the next start.
-      ok(await exists(join(watch, "film.magnet")));
-      ok(String(t.logs.find((l) => l.event === outcome)?.message).includes("magnet"));
-    }
+    await within(t.waitForLog((l) => l.event === "watch-added"), 10_000, "watch-added");
+    ok(await exists(join(watch, "film.magnet.added")));
+    const list = await call(t.daemon.url, "GET", "/torrents");
+    strictEqual(list.body[0].infoHash, "cd".repeat(20));
+    strictEqual(list.body[0].name, "film");
   } finally {
     await Deno.remove(watch, { recursive: true });
   }

@@ -222,6 +222,7 @@ openEvents({
     if (e.state !== "checking") checking.delete(e.infoHash);
     put(e.torrent);
   },
+  metainfo: (e) => put(e.torrent),
   complete: (e) => {
     put(e.torrent);
     toast(`${e.torrent.name} is complete`);

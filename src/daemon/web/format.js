@@ -51,6 +51,7 @@ export function formatTime(iso) {
 
 /** Human words for a torrent state. */
 export const STATE_LABELS = {
+  "fetching-metadata": "Fetching info",
   checking: "Checking",
   downloading: "Downloading",
   seeding: "Seeding",
