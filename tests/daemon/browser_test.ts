@@ -2,8 +2,8 @@
 // protocol (raw, over Deno's WebSocket). It adds a torrent through the file picker, plays a
 // WebM from the stream route while the file is still downloading, watches the progress bar
 // reach 100%, turns a file off with the keyboard, and saves screenshots at 360 and 1440 px
-// (in tests/daemon/artifacts/, or $SHOAL_ARTIFACTS_DIR); a pasted magnet link is added and
-// removed through the confirm dialog. A second test tries the holes from a
+// (in tests/daemon/artifacts/, or $SHOAL_ARTIFACTS_DIR); a pasted magnet link and a dropped
+// .torrent are added, and the magnet removed through the confirm dialog. A second test tries the holes from a
 // browser: a cross-site page posting to the daemon, and DNS rebinding.
 import { ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
@@ -49,10 +49,12 @@ async function press(page: Page, key: string, code: string, keyCode: number, tex
 
 async function shoot(page: Page, name: string, width: number): Promise<string> {
   await page.setViewport(width, 900);
-  // Let layout settle at the new width (two animation frames), and end running transitions.
+  // Let layout settle at the new width (two animation frames), end running transitions, and
+  // clear the passing notices.
   await page.evaluate(
     "new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))" +
-      ".then(() => document.getAnimations().forEach((a) => a.finish()))",
+      ".then(() => document.getAnimations().forEach((a) => a.finish()))" +
+      '.then(() => document.getElementById("toasts").replaceChildren())',
   );
   const path = join(ARTIFACTS, name);
   // A modal detail view covers the viewport: the page under it is not part of the picture.
@@ -187,6 +189,27 @@ browserTest(
       `document.querySelector('${magnetRow} .badge')?.textContent === "Fetching info"`,
       "the magnet in the list, fetching its info",
     );
+    // A .torrent dropped on the page (its data is in the download folder already: it seeds).
+    const dropped = await makeLocalTorrent(t.data, "Dropped album", [
+      { path: "track 1.opus", size: 90_000 },
+      { path: "cover.jpg", size: 20_000 },
+    ]);
+    const droppedHash = parseTorrent(dropped).infoHashHex;
+    await page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob("${
+      btoa(String.fromCharCode(...dropped))
+    }"), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], "album.torrent", { type: "application/x-bittorrent" }));
+      const target = document.querySelector("main");
+      target.dispatchEvent(new DragEvent("dragenter", { dataTransfer: data, bubbles: true }));
+      target.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+    })()`);
+    await page.waitFor(
+      `document.querySelector('.torrent[data-hash="${droppedHash}"] .badge')?.textContent === "Seeding"`,
+      "the dropped torrent seeding",
+    );
     shots.push(await shoot(page, "daemon-360.png", 360));
     shots.push(await shoot(page, "daemon-1440.png", 1440));
 
@@ -196,14 +219,15 @@ browserTest(
     shots.push(await shoot(page, "daemon-1440-confirm.png", 1440));
     await page.evaluate(`document.querySelector('#confirm-remove button[value=cancel]').click()`);
     await page.waitFor(`!document.getElementById("confirm-remove").open`, "cancelled");
-    strictEqual((await call(t.daemon.url, "GET", "/torrents")).body.length, 2);
+    strictEqual((await call(t.daemon.url, "GET", "/torrents")).body.length, 3);
     await page.evaluate(`document.querySelector('${magnetRow} .danger-outline').click()`);
     await page.waitFor(`document.getElementById("confirm-remove").open`, "the confirm dialog");
     await page.evaluate(`document.querySelector('#confirm-remove button[value=remove]').click()`);
     await page.waitFor(`!document.querySelector('${magnetRow}')`, "the magnet removed");
     const left = await call(t.daemon.url, "GET", "/torrents");
-    strictEqual(left.body.length, 1);
+    strictEqual(left.body.length, 2);
     strictEqual(left.body[0].infoHash, hash);
+    strictEqual(left.body[1].infoHash, droppedHash);
     // Nothing overflows sideways at 360 px.
     await page.setViewport(360, 900);
     const overflow = await page.evaluate<number>(

@@ -54,7 +54,6 @@ export function setUpAdding() {
     if (!text) return magnet.focus();
     if (await addMagnet(text)) magnet.value = "";
   });
-  const drop = document.getElementById("drop");
   let depth = 0;
   const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
   document.addEventListener("dragenter", (event) => {
@@ -85,8 +84,5 @@ export function setUpAdding() {
       event.preventDefault();
       await addMagnet(text);
     }
-  });
-  drop.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && event.target === drop) input.click();
   });
 }
