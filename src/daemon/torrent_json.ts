@@ -161,7 +161,7 @@ function finite(value: number): number {
  *   error: undefined, dir: "/data", sequential: false, metainfo: { totalLength: 2048 },
  *   stats: () => ({
  *     downloadRate: 0, uploadRate: 0, downloaded: 1024, uploaded: 0, peers: 0, knownPeers: 0,
- *     selectedBytes: 2048, selectedDoneBytes: 1024, etaSeconds: Infinity, ratio: 0,
+ *     totalBytes: 2048, selectedBytes: 2048, selectedDoneBytes: 1024, etaSeconds: Infinity, ratio: 0,
  *   }),
  * });
  * strictEqual(summary.etaSeconds, null);
@@ -236,7 +236,7 @@ export function torrentFiles(torrent: Pick<DetailSource, "files">): FileJson[] {
  *   metainfo: { totalLength: 40_000, pieceCount: 3, pieceLength: 16384 },
  *   stats: () => ({
  *     downloadRate: 0, uploadRate: 0, downloaded: 0, uploaded: 0, peers: 0, knownPeers: 0,
- *     selectedBytes: 40_000, selectedDoneBytes: 40_000, etaSeconds: 0, ratio: 0,
+ *     totalBytes: 40_000, selectedBytes: 40_000, selectedDoneBytes: 40_000, etaSeconds: 0, ratio: 0,
  *   }),
  *   files: [], trackers: [], peers: [], pieces: () => new Uint8Array([0b1110_0000]),
  * });
