@@ -29,6 +29,7 @@ Usage:
   shoal cat <file.torrent | magnet:?...> <file index | path> [-o DIR] [COMMON...]
   shoal verify <file.torrent> [-o DIR] [--json]
   shoal dht get-peers <info hash> [--dht-node HOST:PORT]... [--timeout SECONDS] [--json]
+  shoal daemon [--http HOST:PORT] [-o DIR] [--watch DIR] [--auth USER:PASS] ... (shoal daemon --help)
   shoal demo
 
 COMMON: [--peer HOST:PORT]... [--no-trackers] [--tracker-timeout SECONDS] [--port N]
@@ -93,6 +94,11 @@ export async function main(
         return await commandVerify(rest, signal, write);
       case "dht":
         return await commandDht(rest, signal, line);
+      case "daemon": {
+        // Loaded only when asked for: the other commands never parse the HTTP side.
+        const { runDaemon } = await import("./cli/daemon_command.ts");
+        return await runDaemon(rest, { signal, stderr: (text) => writeErr(`${text}\n`) });
+      }
       case "demo":
         return await runDemo({ signal, write, interactive: Deno.stdout.isTerminal() });
       case "version":
