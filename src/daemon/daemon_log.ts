@@ -31,7 +31,11 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
  * strictEqual(JSON.parse(formatLogLine(entry, true, at)).infoHash, "00");
  * ```
  */
-export function formatLogLine(entry: DaemonLogEntry, json: boolean, now = new Date()): string {
+export function formatLogLine(
+  entry: DaemonLogEntry,
+  json: boolean,
+  now: Date = new Date(),
+): string {
   const time = now.toISOString().replace(/\.\d{3}Z$/, "Z");
   if (json) {
     const { event, level, message, ...fields } = entry;
