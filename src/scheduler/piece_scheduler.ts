@@ -9,6 +9,7 @@ import {
   BLOCKS_PER_KEY,
   RECEIVED,
 } from "./active_piece.ts";
+import { ForgottenRequests } from "./forgotten_requests.ts";
 import { MemoryBudget } from "./memory_budget.ts";
 import { Notifier } from "./notifier.ts";
 import { PiecePriorities, PRIORITY_HIGH } from "./piece_priorities.ts";
@@ -24,17 +25,11 @@ export const DEFAULT_MAX_ACTIVE_BYTES: number = 16 * 1024 * 1024;
 export const EXPIRED: number = Infinity;
 /** In endgame, at most this many peers are asked for the same block. */
 const ENDGAME_MAX_REQUESTERS = 3;
-/** Size of the cancelled-request memory kept per peer before it is reset. */
-const MAX_REMEMBERED_CANCELS = 8192;
 
 /** What the scheduler keeps per peer besides the peer's own fields. */
 interface PeerBookkeeping {
-  /**
-   * Block keys cancelled or released, with how many times (a key can be asked, released, asked
-   * again and released again before either answer comes): a late block for one is harmless,
-   * not an offence.
-   */
-  readonly cancelled: Map<number, number>;
+  /** Requests cancelled or released: a late block for one is harmless. */
+  readonly forgotten: ForgottenRequests;
   /** Woken when the peer's request pipeline may have work. */
   readonly wake: Notifier;
 }
@@ -170,7 +165,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
    */
   addPeer(peer: P): void {
     if (this.#peers.has(peer)) return;
-    this.#peers.set(peer, { cancelled: new Map(), wake: new Notifier() });
+    this.#peers.set(peer, { forgotten: new ForgottenRequests(), wake: new Notifier() });
     const { has } = peer;
     for (let i = 0; i < has.size; i++) if (has.has(i)) this.availability[i]++;
   }
@@ -313,21 +308,8 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     return this.#peers.get(peer)?.wake.wait(signal, timeoutMs) ?? Promise.resolve();
   }
 
-  /** Counts off one late answer to a forgotten request; `false` when none was forgotten. */
-  #takeCancelled(peer: P, key: number): boolean {
-    const cancelled = this.#peers.get(peer)?.cancelled;
-    const count = cancelled?.get(key);
-    if (!cancelled || count === undefined) return false;
-    if (count > 1) cancelled.set(key, count - 1);
-    else cancelled.delete(key);
-    return true;
-  }
-
   #forget(peer: P, key: number): void {
-    const cancelled = this.#peers.get(peer)?.cancelled;
-    if (!cancelled) return;
-    if (cancelled.size >= MAX_REMEMBERED_CANCELS) cancelled.clear();
-    cancelled.set(key, (cancelled.get(key) ?? 0) + 1);
+    this.#peers.get(peer)?.forgotten.forget(key);
   }
 
   #releaseKey(key: number): void {
@@ -473,7 +455,7 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     const key = blockKey(index, begin);
     const sentAtMs = peer.outstanding.get(key);
     if (sentAtMs === undefined) {
-      const late = this.#takeCancelled(peer, key) || this.have.has(index);
+      const late = this.#peers.get(peer)?.forgotten.take(key) || this.have.has(index);
       return late ? { cancel: [], late: true } : undefined;
     }
     const piece = this.active.get(index);
