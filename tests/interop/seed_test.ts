@@ -338,8 +338,7 @@ interopTest(
         await delay(200);
       }
       // Neither downloader is told any peer address: the tracker is their only way to shoal.
-      // aria2c starts first (it is slow to announce, and its first, encrypted, handshake is
-      // refused: shoal speaks plain BitTorrent only, so it retries in plain after a second).
+      // aria2c starts first: it is the slower of the two to announce and connect.
       await using aria = await startAria2({
         torrent,
         dir: `${dir}/aria`,
