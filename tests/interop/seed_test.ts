@@ -448,6 +448,8 @@ async function withHostileSeeder(
       have: meta.pieceCount,
       pieceCount: meta.pieceCount,
       port,
+      hashed: meta.pieceCount, // a first start: no resume data, every piece is checked
+      trusted: 0,
     });
     const seeder: InProcessSeeder = {
       meta,
