@@ -342,23 +342,32 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
 
   /**
    * Chooses up to `max` new blocks to request from a peer and records them as outstanding.
-   * @param peer The peer (it must have unchoked us).
+   * A piece the peer suggested (BEP 6) is started first when it is among the most wanted.
+   * @param peer The peer (it must have unchoked us, or allowed `only` while choking us).
    * @param max How many requests the peer's pipeline has room for.
    * @param nowMs The time to record for each request.
+   * @param only Ask only for these pieces (the peer's allowed-fast set while it chokes us).
    * @returns The blocks to request, possibly none.
    */
-  fillRequests(peer: P, max: number, nowMs: number = performance.now()): BlockRequest[] {
+  fillRequests(
+    peer: P,
+    max: number,
+    nowMs: number = performance.now(),
+    only?: ReadonlySet<number>,
+  ): BlockRequest[] {
     const out: BlockRequest[] = [];
     if (max <= 0) return out;
     // 1. Blocks nobody was asked for, in pieces already started.
     for (const piece of this.#open) {
-      if (!peer.has.has(piece.index)) continue;
+      if (!peer.has.has(piece.index) || (only && !only.has(piece.index))) continue;
       this.#takeBlocks(peer, piece, out, max, nowMs, 0);
       if (out.length >= max) return out;
     }
-    // 2. New pieces, rarest first, while the memory budget allows.
+    // 2. New pieces (suggested, else rarest first) while the memory budget allows.
     while (out.length < max) {
-      const index = this.#pickNew(peer);
+      const index = only
+        ? this.#pickFrom(peer, only, 1)
+        : (this.#pickFrom(peer, peer.suggested, this.priorities.top) ?? this.#pickNew(peer));
       if (index === undefined) break;
       const piece = this.#startPiece(index);
       if (!piece) break; // the memory budget is full: wait for a piece to finish
@@ -368,11 +377,23 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
     if (out.length < max && this.endgame) {
       for (const piece of this.active.values()) {
         if (piece.complete || !peer.has.has(piece.index)) continue;
+        if (only && !only.has(piece.index)) continue;
         this.#takeBlocks(peer, piece, out, max, nowMs, ENDGAME_MAX_REQUESTERS);
         if (out.length >= max) break;
       }
     }
     return out;
+  }
+
+  /** The first of `candidates` the peer has, not started, and wanted at `level` or above. */
+  #pickFrom(peer: P, candidates: Iterable<number> | undefined, level: number): number | undefined {
+    if (!candidates) return undefined;
+    for (const i of candidates) {
+      if (i < this.geometry.pieceCount && peer.has.has(i) && !this.have.has(i)) {
+        if (!this.active.has(i) && this.priorities.get(i) >= level) return i;
+      }
+    }
+    return undefined;
   }
 
   #pickNew(peer: P): number | undefined {

@@ -10,8 +10,10 @@ export const ADAPT_INTERVAL_MS = 500;
 
 /** What the request pipeline reads and updates about a peer. */
 export interface PipelinePeer extends SchedulerPeer {
-  /** BEP 3: the peer chokes us (no requests then). */
+  /** BEP 3: the peer chokes us (no requests then, but for its allowed-fast pieces). */
   readonly peerChoking: boolean;
+  /** BEP 6: pieces the peer lets us request while it chokes us. */
+  readonly allowedFast?: ReadonlySet<number>;
   /** BEP 3: we told the peer we are interested. */
   readonly amInterested: boolean;
   /** Set after the peer sat on our requests too long; it then gets one request at a time. */
@@ -38,13 +40,13 @@ export interface RequestPipelineOptions {
 
 /**
  * Keeps one peer's request pipeline full: yields batches of blocks to request from the peer
- * whenever it unchokes us, we are interested and its pipeline has room, and otherwise waits on
- * the scheduler (a released block, a finished piece, a `have`, a delivered block). It also
- * runs the peer's request timers: a request unanswered for `requestTimeoutMs` is reopened for
- * other peers (the slow peer's answer still counts if it comes first), and a peer that
- * delivers nothing for `snubTimeoutMs` while holding requests is snubbed (its requests are
- * released; it gets one at a time until it delivers again). Ends when `signal` aborts or the
- * peer leaves the scheduler.
+ * whenever it unchokes us (or, choking us, allows some pieces fast), we are interested and its
+ * pipeline has room, and otherwise waits on the scheduler (a released block, a finished piece,
+ * a `have`, a delivered block). It also runs the peer's request timers: a request unanswered
+ * for `requestTimeoutMs` is reopened for other peers (the slow peer's answer still counts if
+ * it comes first), and a peer that delivers nothing for `snubTimeoutMs` while holding requests
+ * is snubbed (its requests are released; it gets one at a time until it delivers again). Ends
+ * when `signal` aborts or the peer leaves the scheduler.
  * @param scheduler The torrent's scheduler (the peer must be added to it).
  * @param peer The peer.
  * @param options Signal and timeouts.
@@ -87,11 +89,13 @@ export async function* requestBatches<P extends PipelinePeer>(
       peer.adaptQueueDepth(nowMs);
     }
     runTimers(scheduler, peer, nowMs, requestTimeoutMs, snubTimeoutMs);
-    if (!peer.peerChoking && peer.amInterested && !scheduler.finished) {
+    // Choked, a peer may still be asked for the pieces it allowed fast (BEP 6).
+    const only = peer.peerChoking ? peer.allowedFast : undefined;
+    if ((!peer.peerChoking || only?.size) && peer.amInterested && !scheduler.finished) {
       const outstanding = peer.outstanding.size;
       const room = (peer.snubbed ? 1 : peer.queueDepth) - outstanding;
       if (room >= Math.max(1, peer.queueDepth >> 3) || (outstanding === 0 && room > 0)) {
-        const batch = scheduler.fillRequests(peer, room, nowMs);
+        const batch = scheduler.fillRequests(peer, room, nowMs, only);
         if (batch.length > 0) {
           if (outstanding === 0) peer.lastProgressAtMs = nowMs;
           yield batch;

@@ -8,6 +8,8 @@ export interface SchedulerPeer {
   readonly has: Bitfield;
   /** Our outstanding requests to the peer: block key -> time sent (ms). */
   readonly outstanding: Map<number, number>;
+  /** Pieces the peer suggested (BEP 6), tried first when they are among the most wanted. */
+  readonly suggested?: Iterable<number>;
 }
 
 /** Options for {@linkcode PieceScheduler}. */

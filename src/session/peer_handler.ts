@@ -30,7 +30,8 @@ const FAST_MESSAGES: ReadonlySet<PeerMessage["type"]> = new Set([
 /** Our message id for ut_metadata (BEP 9) in the extension handshake. */
 export const UT_METADATA_ID = 2;
 import type { SessionStats } from "./stats.ts";
-import type { SwarmPeer } from "./swarm_peer.ts";
+import { MAX_HINTS, type SwarmPeer } from "./swarm_peer.ts";
+import { allowedFastSet } from "../wire/allowed_fast.ts";
 
 /** What the peer handler needs from the session. */
 export interface PeerHandlerInit {
@@ -64,6 +65,8 @@ export interface PeerHandlerInit {
   readonly onExternalAddress?: (ip: string, source: string) => void;
   /** The torrent's info dictionary, served to peers that ask for it (BEP 9). */
   readonly infoBytes: Uint8Array;
+  /** The torrent's info hash (it seeds each peer's allowed-fast set, BEP 6). */
+  readonly infoHash: Uint8Array;
   /** A piece has every block: verify it (runs in the background). */
   readonly onPieceComplete: (piece: ActivePiece) => void;
 }
@@ -190,11 +193,33 @@ export class PeerHandler {
     if (peer.conn.extensions.fast && have.count === 0) messages.push({ type: "have-none" });
     else if (peer.conn.extensions.fast && have.complete) messages.push({ type: "have-all" });
     else if (have.count > 0) messages.push({ type: "bitfield", bytes: have.bytes.slice() });
+    if (peer.conn.extensions.fast && !have.complete) {
+      // BEP 6: a few pieces it may have while we choke it, so a newcomer can start. A seed
+      // grants none: its unchoke slots rotate anyway, and a leecher has fewer to give.
+      const granted = allowedFastSet(peer.conn.remote.host, this.#init.infoHash, have.size)
+        .filter((index) => have.has(index));
+      peer.grantedFast = new Set(granted);
+      for (const index of granted) messages.push({ type: "allowed-fast", index });
+    }
     const dhtPort = this.#init.dhtPort;
     if (dhtPort !== undefined && peer.conn.extensions.dht) {
       messages.push({ type: "port", port: dhtPort });
     }
     if (messages.length > 0) await peer.conn.send(messages);
+  }
+
+  /** Remembers a piece the peer suggests or allows fast (hints: never a reason to drop it). */
+  #onHint(peer: SwarmPeer, type: "suggest" | "allowed-fast", index: number): void {
+    const { scheduler } = this.#init;
+    if (index >= scheduler.geometry.pieceCount || scheduler.have.has(index)) return;
+    const hints = type === "suggest" ? peer.suggested : peer.allowedFast;
+    if (hints.has(index)) return;
+    if (hints.size >= MAX_HINTS) {
+      if (type === "allowed-fast") return; // a peer does not widen its grant by repeating it
+      hints.delete(hints.values().next().value!); // the oldest suggestion
+    }
+    hints.add(index);
+    if (type === "allowed-fast" && peer.peerChoking) scheduler.wake(peer);
   }
 
   /** Handles one message; returns a reason to drop the peer, if any. */
@@ -214,14 +239,18 @@ export class PeerHandler {
         }
         return undefined;
       case "keep-alive":
+        return undefined;
       case "suggest":
       case "allowed-fast":
+        this.#onHint(peer, message.type, message.index);
         return undefined;
       case "extended":
         return this.#onExtended(peer, message.id, message.payload);
       case "choke":
         peer.peerChoking = true;
-        scheduler.releaseAll(peer);
+        // A fast peer rejects what it will not serve (BEP 6) and may still serve its
+        // allowed-fast pieces; without the extension, a choke drops every request.
+        if (!extensions.fast) scheduler.releaseAll(peer);
         return undefined;
       case "unchoke":
         peer.peerChoking = false;

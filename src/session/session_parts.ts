@@ -147,6 +147,7 @@ export function buildParts(ctx: PartsContext): Parts {
     emit: ctx.emit,
     onPieceComplete: (piece) => ctx.spawn(verifier.verify(piece)),
     infoBytes: metainfo.infoBytes,
+    infoHash: metainfo.infoHash,
     dhtPort: ctx.dhtPort,
     onDhtNode: ctx.onDhtNode,
     onExternalAddress: ctx.onExternalAddress,

@@ -10,6 +10,8 @@ import { RateMeter } from "../scheduler/rate_meter.ts";
 
 /** Requests kept outstanding to a new peer before its rate is known. */
 export const INITIAL_QUEUE_DEPTH = 64;
+/** Most allowed-fast or suggested pieces remembered from one peer. */
+export const MAX_HINTS = 32;
 /** Fewest requests kept outstanding to a peer. */
 export const MIN_QUEUE_DEPTH = 16;
 /** Most requests kept outstanding to one peer (8 MiB of blocks). */
@@ -68,6 +70,12 @@ export class SwarmPeer implements PipelinePeer {
   lastUnchokedAtMs: number | undefined;
   /** `true` after it sat on our requests too long. */
   snubbed = false;
+  /** BEP 6: pieces it lets us request while it chokes us (at most {@linkcode MAX_HINTS}). */
+  readonly allowedFast: Set<number> = new Set();
+  /** BEP 6: pieces it suggested, oldest first (at most {@linkcode MAX_HINTS}). */
+  readonly suggested: Set<number> = new Set();
+  /** BEP 6: pieces we let it request while we choke it. */
+  grantedFast: ReadonlySet<number> = new Set();
   /** The peer's message id for ut_pex (BEP 11), once its extension handshake named one. */
   pexId: number | undefined;
   /** The peer's message id for ut_metadata (BEP 9), once its extension handshake named one. */

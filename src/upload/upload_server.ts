@@ -30,6 +30,8 @@ export interface UploadPeer {
   };
   /** BEP 3: we choke the peer. */
   readonly amChoking: boolean;
+  /** BEP 6: pieces we allowed it to request while we choke it. */
+  readonly grantedFast?: ReadonlySet<number>;
   /** Its requests to us, waiting to be served. */
   readonly uploadQueue: BlockRequest[];
   /** Woken when the upload queue gains requests. */
@@ -88,7 +90,7 @@ export class UploadServer {
     const verdict = checkRequest(request, {
       geometry: this.#init.info,
       have: (i) => this.#init.have.has(i),
-      amChoking: peer.amChoking,
+      amChoking: isChoked(peer, request.index),
       queued: peer.uploadQueue.length,
       maxQueued: MAX_QUEUED_UPLOADS,
     });
@@ -132,11 +134,13 @@ export class UploadServer {
    * @param peer The peer.
    */
   onChoked(peer: UploadPeer): void {
-    if (peer.conn.extensions.fast && peer.uploadQueue.length > 0) {
-      const rejects = peer.uploadQueue.map((r): PeerMessage => ({ type: "reject", ...r }));
+    const refused = peer.uploadQueue.filter((r) => isChoked(peer, r.index));
+    if (peer.conn.extensions.fast && refused.length > 0) {
+      const rejects = refused.map((r): PeerMessage => ({ type: "reject", ...r }));
       peer.conn.send(rejects).catch(() => {});
     }
-    peer.uploadQueue.length = 0;
+    const kept = peer.uploadQueue.filter((r) => !isChoked(peer, r.index)); // allowed fast
+    peer.uploadQueue.splice(0, peer.uploadQueue.length, ...kept);
   }
 
   /**
@@ -181,27 +185,25 @@ export class UploadServer {
         }
         await this.#init.limit.take(bytes, signal);
         const read = await Promise.all(batch.map((request) => this.#readOrLose(request)));
-        const served = batch.filter((_, i) => read[i] !== undefined);
-        const blocks = read.filter((block) => block !== undefined) as Uint8Array[];
-        if (served.length < batch.length && peer.conn.extensions.fast) {
-          const lost = batch.filter((_, i) => read[i] === undefined);
-          peer.conn.send(lost.map((r): PeerMessage => ({ type: "reject", ...r }))).catch(() => {});
-        }
+        const lost = batch.filter((_, i) => read[i] === undefined);
         await writing;
-        if (peer.amChoking) {
-          // Choked while the batch was read: the rest of the queue was rejected; this too.
-          if (peer.conn.extensions.fast) {
-            peer.conn.send(batch.map((r): PeerMessage => ({ type: "reject", ...r }))).catch(
-              () => {},
-            );
-          }
-          continue;
+        // Choked while the batch was read: the rest of the queue was rejected, and so is this
+        // batch, but for the pieces it may have while choked (BEP 6 allowed fast).
+        const refused = batch.filter((r, i) => read[i] !== undefined && isChoked(peer, r.index));
+        if (peer.conn.extensions.fast && lost.length + refused.length > 0) {
+          const rejects = [...lost, ...refused].map((r): PeerMessage => ({ type: "reject", ...r }));
+          peer.conn.send(rejects).catch(() => {});
         }
-        if (served.length === 0) continue;
-        const sent = served.reduce((n, r) => n + r.length, 0);
-        writing = peer.conn.send(
-          served.map((r, i): PeerMessage => ({ type: "piece", ...r, block: blocks[i] })),
-        ).then(() => this.#init.onSent(peer, sent));
+        const pieces: PeerMessage[] = [];
+        let sent = 0;
+        batch.forEach((r, i) => {
+          const block = read[i];
+          if (block === undefined || isChoked(peer, r.index)) return;
+          pieces.push({ type: "piece", ...r, block });
+          sent += r.length;
+        });
+        if (pieces.length === 0) continue;
+        writing = peer.conn.send(pieces).then(() => this.#init.onSent(peer, sent));
         writing.catch(() => {}); // awaited on the next turn; never left unhandled
       }
       await writing;
@@ -252,4 +254,9 @@ export class UploadServer {
     const data = await cached.data;
     return data.subarray(request.begin, request.begin + request.length);
   }
+}
+
+/** We choke the peer and it may not have this piece meanwhile. */
+function isChoked(peer: UploadPeer, index: number): boolean {
+  return peer.amChoking && !peer.grantedFast?.has(index);
 }

@@ -6,6 +6,7 @@
  */
 
 export { ProtocolError } from "./protocol_error.ts";
+export { ALLOWED_FAST_COUNT, allowedFastSet } from "./allowed_fast.ts";
 export {
   decodeCompactPeers,
   decodeIpAddress,

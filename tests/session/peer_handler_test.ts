@@ -8,6 +8,7 @@ import type { Metainfo } from "../../src/metainfo/types.ts";
 import { RateLimiter } from "../../src/peer/rate_limiter.ts";
 import { ActivePiece, PieceScheduler } from "../../src/scheduler/piece_scheduler.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
+import { allowedFastSet } from "../../src/wire/allowed_fast.ts";
 import { PeerHandler } from "../../src/session/peer_handler.ts";
 import { PexExchange } from "../../src/session/pex_exchange.ts";
 import { PieceVerifier } from "../../src/session/piece_verifier.ts";
@@ -99,15 +100,22 @@ interface Fixture extends AsyncDisposable {
   run(link: FakeLink): { peer: SwarmPeer; done: Promise<void> };
 }
 
-/** A torrent of 4 pieces of 32 KiB; `seed` puts its data on disk and marks it had. */
-async function fixture(seed: boolean): Promise<Fixture> {
+/**
+ * A torrent of 4 pieces of 32 KiB (or `pieces`); `seed` puts its data on disk and marks it
+ * had; `has` marks only those pieces had (the data is on disk).
+ */
+async function fixture(
+  seed: boolean,
+  options: { pieces?: number; has?: readonly number[] } = {},
+): Promise<Fixture> {
   const dir = await Deno.makeTempDir();
-  const payload = randomBytes(4 * 32768 - 100, 7);
+  const payload = randomBytes((options.pieces ?? 4) * 32768 - 100, 7);
   await Deno.writeFile(`${dir}/file.bin`, payload);
   const meta = parseTorrent(await createTorrent(`${dir}/file.bin`, { pieceLength: 32768 }));
-  if (!seed) await Deno.remove(`${dir}/file.bin`);
+  if (!seed && !options.has) await Deno.remove(`${dir}/file.bin`);
   const have = new Bitfield(meta.pieceCount);
   if (seed) have.fill();
+  for (const index of options.has ?? []) have.set(index);
   const storage = await TorrentStorage.open(meta, dir);
   const pool = new HashPool({ size: 0 });
   const scheduler = new PieceScheduler<SwarmPeer>(meta, have);
@@ -150,6 +158,7 @@ async function fixture(seed: boolean): Promise<Fixture> {
     emit: (event) => events.push(event),
     onPieceComplete: (piece) => completed.push(piece),
     infoBytes: meta.infoBytes,
+    infoHash: meta.infoHash,
   });
   const running: Promise<void>[] = [];
   const links: FakeLink[] = [];
@@ -195,13 +204,115 @@ Deno.test("PeerHandler opens with an extension handshake and have-none, and asks
   const request = await link.waitFor("request");
   ok(request.length <= BLOCK_SIZE && request.index < f.meta.pieceCount);
   ok(peer.outstanding.size > 0);
-  link.push({ type: "choke" });
-  link.push({ type: "keep-alive" });
-  // once choked, every outstanding request is released for other peers
-  for (let i = 0; i < 50 && peer.outstanding.size > 0; i++) {
-    await new Promise((r) => setTimeout(r, 10));
+  // A fast peer that chokes us rejects what it will not serve (BEP 6): until then the
+  // requests stay ours; each reject releases one for other peers.
+  link.push({ type: "choke" }, { type: "keep-alive" });
+  await until(() => peer.peerChoking);
+  const held = peer.outstanding.size;
+  ok(held > 0, "a fast peer's choke alone releases nothing");
+  const sent = link.sent.filter((m) => m.type === "request");
+  for (const r of sent) {
+    link.push({ type: "reject", index: r.index, begin: r.begin, length: r.length });
   }
-  strictEqual(peer.outstanding.size, 0);
+  await until(() => peer.outstanding.size === 0);
+  strictEqual(f.peers.size, 1, "rejects of our requests are no offence");
+  await link.close();
+  await done;
+});
+
+/** Waits (up to 5 s) for a condition the handler makes true in the background. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for the handler");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+Deno.test("PeerHandler: a peer without the fast extension that chokes us drops every request", async () => {
+  await using f = await fixture(false);
+  const link = new FakeLink({ fast: false });
+  const { peer, done } = f.run(link);
+  link.push({ type: "bitfield", bytes: new Uint8Array([0xf0]) }, { type: "unchoke" });
+  await link.waitFor("request");
+  ok(peer.outstanding.size > 0);
+  link.push({ type: "choke" });
+  await until(() => peer.outstanding.size === 0);
+  await link.close();
+  await done;
+});
+
+Deno.test("PeerHandler asks a peer that chokes us for its allowed-fast pieces only", async () => {
+  await using f = await fixture(false);
+  const link = new FakeLink();
+  const { peer, done } = f.run(link);
+  link.push(
+    { type: "have-all" },
+    { type: "allowed-fast", index: 2 },
+    { type: "allowed-fast", index: 99 }, // beyond the torrent: ignored, not an offence
+  );
+  await link.waitFor("request");
+  const requests = link.sent.filter((m) => m.type === "request");
+  deepStrictEqual(new Set(requests.map((r) => r.index)), new Set([2]), "only piece 2");
+  strictEqual(requests.length, 2, "both blocks of piece 2");
+  deepStrictEqual([...peer.allowedFast], [2]);
+  strictEqual(peer.peerChoking, true);
+  link.push({ type: "unchoke" });
+  await link.waitFor("request", (r) => r.index !== 2);
+  await link.close();
+  await done;
+});
+
+Deno.test("PeerHandler starts with a piece the peer suggested", async () => {
+  for (const suggested of [1, 3, 0, 2]) { // a picker ignoring it matches all four 1 in 256
+    await using f = await fixture(false);
+    const link = new FakeLink();
+    const { done } = f.run(link);
+    link.push({ type: "have-all" }, { type: "suggest", index: suggested }, { type: "unchoke" });
+    const first = await link.waitFor("request");
+    strictEqual(first.index, suggested, "the suggested piece is asked for first");
+    await link.close();
+    await done;
+  }
+});
+
+Deno.test("PeerHandler grants a peer the BEP 6 allowed-fast pieces it has and serves them while choking it", async () => {
+  // 16 pieces, we have 0-11: the canonical set for 127.0.0.1 (10 pieces) less those we lack.
+  await using f = await fixture(false, { pieces: 16, has: [...Array(12).keys()] });
+  const expected = allowedFastSet("127.0.0.1", f.meta.infoHash, 16).filter((i) => i < 12);
+  ok(expected.length > 0 && expected.length < 12, `granted ${expected}`);
+  const link = new FakeLink();
+  const { peer, done } = f.run(link);
+  await link.waitFor("bitfield");
+  await until(() => link.sent.filter((m) => m.type === "allowed-fast").length === expected.length);
+  deepStrictEqual(
+    link.sent.filter((m) => m.type === "allowed-fast").map((m) => m.index),
+    expected,
+  );
+  strictEqual(peer.amChoking, true);
+  const granted = expected[0];
+  const other = [...Array(12).keys()].find((i) => !expected.includes(i))!;
+  link.push(
+    { type: "request", index: other, begin: 0, length: BLOCK_SIZE },
+    { type: "request", index: granted, begin: 0, length: BLOCK_SIZE },
+  );
+  const piece = await link.waitFor("piece");
+  strictEqual(piece.index, granted, "the allowed-fast piece is served while choked");
+  const at = granted * f.meta.pieceLength;
+  deepStrictEqual(piece.block, f.payload.subarray(at, at + BLOCK_SIZE));
+  const reject = await link.waitFor("reject");
+  strictEqual(reject.index, other, "any other piece is rejected while choked");
+  strictEqual(link.sent.filter((m) => m.type === "piece").length, 1);
+  await link.close();
+  await done;
+});
+
+Deno.test("PeerHandler: a seed grants no allowed-fast pieces", async () => {
+  await using f = await fixture(true);
+  const link = new FakeLink();
+  const { done } = f.run(link);
+  await link.waitFor("have-all");
+  strictEqual(link.sent.some((m) => m.type === "allowed-fast"), false);
   await link.close();
   await done;
 });
