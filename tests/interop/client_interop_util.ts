@@ -1,0 +1,279 @@
+/**
+ * Helpers for the interop tests of the Client (many torrents, file selection, streams, the
+ * memory budget) and of magnet links: torrents made by libtorrent from generated payloads, a
+ * recorder of a torrent's events that can be waited on, magnet URIs, and `shoal cat` run with
+ * its standard output kept as bytes.
+ *
+ * Every process started here has a time limit and is stopped by its PID.
+ * @module
+ */
+
+import { AssertionError } from "node:assert/strict";
+import type { Torrent, TorrentEvent } from "../../src/client/torrent.ts";
+import { parseTorrent } from "../../src/metainfo/parse_torrent.ts";
+import type { Metainfo } from "../../src/metainfo/types.ts";
+import { testArgs } from "../cli_util.ts";
+import { libtorrentCreate, makePayload } from "./harness.ts";
+
+/** One mebibyte. */
+export const MIB = 1 << 20;
+/** The loopback address every test uses. */
+export const LOOPBACK = "127.0.0.1";
+
+/**
+ * Runs `fn` with a fresh temporary folder, removed afterwards.
+ * @param prefix The folder name's prefix.
+ * @param fn The body.
+ */
+export async function withTempDir(
+  prefix: string,
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A generated payload and the torrent libtorrent made of it. */
+export interface LtTorrent {
+  /** Path of the .torrent file. */
+  torrent: string;
+  /** The folder holding the payload (libtorrent's save_path for a seeder). */
+  seedDir: string;
+  /** The payload itself: `seedDir/name`. */
+  payload: string;
+  /** shoal's parse of the .torrent. */
+  meta: Metainfo;
+}
+
+/**
+ * Writes a multi-file payload under `root/seed-<name>/<name>` and has libtorrent make a v1
+ * torrent of it at `root/<name>.torrent`.
+ * @param root The test's folder.
+ * @param name The torrent's name (its top folder).
+ * @param files Paths inside the folder and sizes.
+ * @param pieceLength Piece length in bytes.
+ * @param seed Seed of the payload's bytes.
+ * @returns The torrent.
+ */
+export async function ltTorrent(
+  root: string,
+  name: string,
+  files: { path: string; size: number }[],
+  pieceLength: number,
+  seed = 1,
+): Promise<LtTorrent> {
+  const seedDir = `${root}/seed-${name}`;
+  const payload = `${seedDir}/${name}`;
+  await makePayload(payload, files, seed);
+  const torrent = `${root}/${name}.torrent`;
+  await libtorrentCreate(payload, torrent, { pieceLength });
+  return { torrent, seedDir, payload, meta: parseTorrent(await Deno.readFile(torrent)) };
+}
+
+/**
+ * A magnet link (BEP 9) with only the info hash, and optionally `x.pe` peers and `tr` trackers.
+ * @param infoHashHex 40 hex digits.
+ * @param options `peers` as `host:port`, `trackers` as URLs, `name`.
+ * @returns The URI.
+ */
+export function magnetUri(
+  infoHashHex: string,
+  options: { peers?: string[]; trackers?: string[]; name?: string } = {},
+): string {
+  let uri = `magnet:?xt=urn:btih:${infoHashHex}`;
+  if (options.name) uri += `&dn=${encodeURIComponent(options.name)}`;
+  for (const tracker of options.trackers ?? []) uri += `&tr=${encodeURIComponent(tracker)}`;
+  for (const peer of options.peers ?? []) uri += `&x.pe=${peer}`;
+  return uri;
+}
+
+/** The pieces (indices) that hold bytes of file `index` of `meta` (padding included). */
+export function piecesOfFile(meta: Metainfo, index: number): number[] {
+  const file = meta.files[index];
+  if (file.length === 0) return [];
+  const first = Math.floor(file.offset / meta.pieceLength);
+  const last = Math.floor((file.offset + file.length - 1) / meta.pieceLength);
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+let sequence = 0;
+
+/** One recorded event, numbered across every recorder of the test process. */
+export interface Recorded {
+  /** Global order of arrival. */
+  readonly seq: number;
+  /** The event. */
+  readonly event: TorrentEvent;
+}
+
+/**
+ * Records every event of a torrent from the moment it is made, numbered in one order shared
+ * by all recorders (so events of two torrents can be compared), and waits for conditions on
+ * them without polling. Its iteration ends when the torrent is removed or the client closes.
+ */
+export class EventLog {
+  /** Everything seen so far, in order. */
+  readonly records: Recorded[] = [];
+  /** Resolves when the torrent's events end. */
+  readonly ended: Promise<void>;
+  readonly #waiters = new Set<() => void>();
+
+  /**
+   * Starts recording.
+   * @param torrent The torrent.
+   */
+  constructor(torrent: Torrent) {
+    const events = torrent.events();
+    this.ended = (async () => {
+      for await (const event of events) {
+        this.records.push({ seq: sequence++, event });
+        for (const waiter of [...this.#waiters]) waiter();
+      }
+      for (const waiter of [...this.#waiters]) waiter();
+    })();
+  }
+
+  /** The events of one type, in order. */
+  of<T extends TorrentEvent["type"]>(type: T): Extract<TorrentEvent, { type: T }>[] {
+    return this.records.map((r) => r.event).filter((e): e is Extract<TorrentEvent, { type: T }> =>
+      e.type === type
+    );
+  }
+
+  /** The first record matching `predicate`, if any. */
+  first(predicate: (event: TorrentEvent) => boolean): Recorded | undefined {
+    return this.records.find((r) => predicate(r.event));
+  }
+
+  /** The verified pieces, in the order their `piece` events came. */
+  pieces(): number[] {
+    return this.of("piece").map((e) => e.index);
+  }
+
+  /** The `peer` disconnected events: who and why. */
+  disconnects(): { address: string; reason: string }[] {
+    return this.of("peer").filter((e) => e.change === "disconnected").map((e) => ({
+      address: e.address,
+      reason: e.reason ?? "",
+    }));
+  }
+
+  /**
+   * Resolves once `predicate` holds over the records (checked now and on every event).
+   * @param predicate The condition.
+   * @param timeoutMs How long to wait.
+   * @param what Names the condition in the failure.
+   * @throws {AssertionError} After `timeoutMs`, or when the events end first.
+   */
+  until(predicate: (log: EventLog) => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let ended = false;
+      const check = (): void => {
+        if (predicate(this)) {
+          cleanup();
+          resolve();
+        } else if (ended) {
+          cleanup();
+          reject(new AssertionError({ message: `${what}: the torrent's events ended first` }));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const tail = this.records.slice(-8).map((r) => JSON.stringify(r.event)).join("\n");
+        reject(
+          new AssertionError({ message: `${what} did not happen in ${timeoutMs} ms\n${tail}` }),
+        );
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.ended.then(() => {
+        ended = true;
+        check();
+      });
+      this.#waiters.add(check);
+    });
+  }
+}
+
+/**
+ * Resolves `promise`, or fails with `what` after `ms` (the promise is left to settle alone).
+ * @param promise The promise.
+ * @param ms The limit.
+ * @param what What was awaited, for the failure.
+ * @returns Its value.
+ * @throws {AssertionError} After `ms`.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new AssertionError({ message: `${what} within ${ms} ms` })),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const REPO_ROOT = new URL("../../", import.meta.url);
+const CLI_TS = new URL("cli.ts", REPO_ROOT).pathname;
+const DENO_JSON = new URL("deno.json", REPO_ROOT).pathname;
+
+/**
+ * Runs shoal's CLI to completion with its standard output kept as bytes (for `shoal cat`),
+ * `--no-dht` added as the harness does, in a state folder of its own. Killed by PID (SIGKILL)
+ * after `timeoutMs`.
+ * @param args The arguments.
+ * @param options `timeoutMs` (default 60 s), `stateHome` (XDG_STATE_HOME).
+ * @returns The exit code, standard output bytes and standard error text.
+ * @throws {AssertionError} When it ran out of time.
+ */
+export async function runShoalBytes(
+  args: string[],
+  options: { timeoutMs?: number; stateHome: string },
+): Promise<{ code: number; stdout: Uint8Array; stderr: string }> {
+  const limitMs = options.timeoutMs ?? 60_000;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", DENO_JSON, CLI_TS, ...testArgs(args)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", XDG_STATE_HOME: options.stateHome, SHOAL_DEBUG: "1" },
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      Deno.kill(child.pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }, limitMs);
+  try {
+    const output = await child.output();
+    if (timedOut) {
+      throw new AssertionError({
+        message: `shoal ${args.join(" ")} ran out of ${limitMs} ms\n${
+          new TextDecoder().decode(output.stderr).slice(-4000)
+        }`,
+      });
+    }
+    return {
+      code: output.code,
+      stdout: output.stdout,
+      stderr: new TextDecoder().decode(output.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
