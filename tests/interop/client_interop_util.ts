@@ -12,6 +12,7 @@ import { AssertionError } from "node:assert/strict";
 import type { Torrent, TorrentEvent } from "../../src/client/torrent.ts";
 import { parseTorrent } from "../../src/metainfo/parse_torrent.ts";
 import type { Metainfo } from "../../src/metainfo/types.ts";
+import { createTorrent } from "../../src/storage/create_torrent.ts";
 import { testArgs } from "../cli_util.ts";
 import { libtorrentCreate, makePayload } from "./harness.ts";
 
@@ -71,6 +72,31 @@ export async function ltTorrent(
   await makePayload(payload, files, seed);
   const torrent = `${root}/${name}.torrent`;
   await libtorrentCreate(payload, torrent, { pieceLength });
+  return { torrent, seedDir, payload, meta: parseTorrent(await Deno.readFile(torrent)) };
+}
+
+/**
+ * Like {@linkcode ltTorrent}, but the torrent is made by shoal (`createTorrent`), which lists
+ * the files sorted by path: for tests that need a file at a known place in the torrent.
+ * @param root The test's folder.
+ * @param name The torrent's name (its top folder).
+ * @param files Paths inside the folder and sizes.
+ * @param pieceLength Piece length in bytes.
+ * @param seed Seed of the payload's bytes.
+ * @returns The torrent.
+ */
+export async function sortedTorrent(
+  root: string,
+  name: string,
+  files: { path: string; size: number }[],
+  pieceLength: number,
+  seed = 1,
+): Promise<LtTorrent> {
+  const seedDir = `${root}/seed-${name}`;
+  const payload = `${seedDir}/${name}`;
+  await makePayload(payload, files, seed);
+  const torrent = `${root}/${name}.torrent`;
+  await Deno.writeFile(torrent, await createTorrent(payload, { pieceLength }));
   return { torrent, seedDir, payload, meta: parseTorrent(await Deno.readFile(torrent)) };
 }
 
@@ -275,5 +301,116 @@ export async function runShoalBytes(
     };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+const PYTHON = "/usr/bin/python3";
+const LT_ORDERED_SEED_PY = new URL("./lt_ordered_seed.py", import.meta.url).pathname;
+
+/** A running tests/interop/lt_ordered_seed.py. */
+export interface OrderedSeeder extends AsyncDisposable {
+  /** The Python process's PID. */
+  readonly pid: number;
+  /** Its listening TCP port on 127.0.0.1. */
+  readonly port: number;
+  /** Payload bytes it has uploaded so far. */
+  uploaded(): Promise<number>;
+}
+
+/** Resolves true when `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.then(() => true, () => true),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Starts a libtorrent seeder that sends blocks in the order they were asked for (one disk
+ * thread, a small send buffer; see tests/interop/lt_ordered_seed.py). It checks the data in
+ * `dir` first and resolves once it seeds. Killed by PID after `timeoutMs` (default 120 s) and
+ * stopped by PID on dispose (stdin closed, then SIGTERM, then SIGKILL).
+ * @param options `torrent`, `dir` (its save path), `uploadLimit` in bytes/s, `timeoutMs`.
+ * @returns The running seeder.
+ * @throws {Error} If it exits before it seeds.
+ */
+export async function startOrderedSeeder(options: {
+  torrent: string;
+  dir: string;
+  uploadLimit?: number;
+  timeoutMs?: number;
+}): Promise<OrderedSeeder> {
+  const config = JSON.stringify({
+    torrent: options.torrent,
+    dir: options.dir,
+    uploadLimit: options.uploadLimit ?? 0,
+  });
+  const child = new Deno.Command(PYTHON, {
+    args: [LT_ORDERED_SEED_PY, config],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  const kill = (signal: Deno.Signal): void => {
+    if (exited) return;
+    try {
+      Deno.kill(child.pid, signal);
+    } catch {
+      // gone already
+    }
+  };
+  const life = setTimeout(() => kill("SIGKILL"), options.timeoutMs ?? 120_000);
+  const stderr = new Response(child.stderr).text().catch(() => "");
+  const stdin = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const nextLine = async (): Promise<string> => {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`lt_ordered_seed.py exited: ${(await stderr).slice(-2000)}`);
+      buffered += value;
+    }
+    const at = buffered.indexOf("\n");
+    const line = buffered.slice(0, at);
+    buffered = buffered.slice(at + 1);
+    return line;
+  };
+  let disposing: Promise<void> | undefined;
+  const dispose = (): Promise<void> => {
+    disposing ??= (async () => {
+      clearTimeout(life);
+      await stdin.close().catch(() => {});
+      if (!(await settlesWithin(status, 2_000))) kill("SIGTERM");
+      if (!(await settlesWithin(status, 3_000))) kill("SIGKILL");
+      await status;
+      await lines.cancel().catch(() => {});
+      await stderr;
+    })();
+    return disposing;
+  };
+  try {
+    let ready: { event?: string; port?: number } = {};
+    while (ready.event !== "ready") ready = JSON.parse(await nextLine());
+    let queue: Promise<unknown> = Promise.resolve();
+    return {
+      pid: child.pid,
+      port: ready.port!,
+      uploaded(): Promise<number> {
+        const ask = async (): Promise<number> => {
+          await stdin.write(new TextEncoder().encode("status\n"));
+          return (JSON.parse(await nextLine()) as { uploaded: number }).uploaded;
+        };
+        const result = queue.then(ask, ask);
+        queue = result.catch(() => {});
+        return result;
+      },
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
   }
 }
