@@ -64,6 +64,12 @@ export interface MetadataFetch {
   readonly done: Promise<Uint8Array>;
   /** Adds a peer address to dial. */
   addPeer(address: PeerAddress): void;
+  /**
+   * The peer addresses the fetch learnt (given, from trackers, PEX, the DHT, and the listen
+   * ports peers that dialled us announced), for the download that follows: its connections
+   * close when the metadata is in.
+   */
+  peers(): PeerAddress[];
 }
 
 /**
@@ -78,7 +84,11 @@ export interface MetadataFetch {
  */
 export function fetchMetadata(options: FetchMetadataOptions): MetadataFetch {
   const run = new MetadataRun(options);
-  return { done: run.done, addPeer: (address) => run.addPeer(address) };
+  return {
+    done: run.done,
+    addPeer: (address) => run.addPeer(address),
+    peers: () => run.peers(),
+  };
 }
 
 class MetadataRun {
@@ -106,6 +116,10 @@ class MetadataRun {
 
   addPeer(address: PeerAddress): void {
     if (this.#book.add(address, performance.now())) this.#dial();
+  }
+
+  peers(): PeerAddress[] {
+    return this.#book.addresses();
   }
 
   async #run(): Promise<Uint8Array> {
@@ -271,6 +285,10 @@ class MetadataRun {
         let drop: string | undefined;
         if (message.id === EXTENSION_HANDSHAKE_ID) {
           const handshake = decodeExtensionHandshake(message.payload);
+          // A peer that dialled us says where it listens: the download can dial it back.
+          if (handshake.p !== undefined) {
+            this.#book.add({ host: conn.remote.host, port: handshake.p }, now);
+          }
           const id = handshake.m.ut_metadata;
           if (id !== undefined && id > 0 && handshake.metadata_size !== undefined) {
             metadataId = id;

@@ -305,16 +305,14 @@ export async function runShoalBytes(
 }
 
 const PYTHON = "/usr/bin/python3";
-const LT_ORDERED_SEED_PY = new URL("./lt_ordered_seed.py", import.meta.url).pathname;
 
-/** A running tests/interop/lt_ordered_seed.py. */
-export interface OrderedSeeder extends AsyncDisposable {
-  /** The Python process's PID. */
+/** A Python helper (a JSON line protocol over stdin and stdout) with a life limit. */
+interface PythonHelper extends AsyncDisposable {
   readonly pid: number;
-  /** Its listening TCP port on 127.0.0.1. */
-  readonly port: number;
-  /** Payload bytes it has uploaded so far. */
-  uploaded(): Promise<number>;
+  /** The next line of its stdout. @throws {Error} When it exited first (with its stderr). */
+  nextLine(): Promise<string>;
+  /** Writes a line to its stdin. */
+  writeLine(line: string): Promise<void>;
 }
 
 /** Resolves true when `promise` settles within `ms`. */
@@ -327,27 +325,12 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 /**
- * Starts a libtorrent seeder that sends blocks in the order they were asked for (one disk
- * thread, a small send buffer; see tests/interop/lt_ordered_seed.py). It checks the data in
- * `dir` first and resolves once it seeds. Killed by PID after `timeoutMs` (default 120 s) and
- * stopped by PID on dispose (stdin closed, then SIGTERM, then SIGKILL).
- * @param options `torrent`, `dir` (its save path), `uploadLimit` in bytes/s, `timeoutMs`.
- * @returns The running seeder.
- * @throws {Error} If it exits before it seeds.
+ * Starts `/usr/bin/python3 SCRIPT CONFIG_JSON`, killed by PID (SIGKILL) after `limitMs`, and
+ * stopped by PID on dispose: stdin closed, then SIGTERM, then SIGKILL.
  */
-export async function startOrderedSeeder(options: {
-  torrent: string;
-  dir: string;
-  uploadLimit?: number;
-  timeoutMs?: number;
-}): Promise<OrderedSeeder> {
-  const config = JSON.stringify({
-    torrent: options.torrent,
-    dir: options.dir,
-    uploadLimit: options.uploadLimit ?? 0,
-  });
+function spawnPython(script: string, config: unknown, limitMs: number): PythonHelper {
   const child = new Deno.Command(PYTHON, {
-    args: [LT_ORDERED_SEED_PY, config],
+    args: [new URL(script, import.meta.url).pathname, JSON.stringify(config)],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -362,55 +345,160 @@ export async function startOrderedSeeder(options: {
       // gone already
     }
   };
-  const life = setTimeout(() => kill("SIGKILL"), options.timeoutMs ?? 120_000);
+  const life = setTimeout(() => kill("SIGKILL"), limitMs);
   const stderr = new Response(child.stderr).text().catch(() => "");
   const stdin = child.stdin.getWriter();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
-  const nextLine = async (): Promise<string> => {
-    while (!buffered.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`lt_ordered_seed.py exited: ${(await stderr).slice(-2000)}`);
-      buffered += value;
-    }
-    const at = buffered.indexOf("\n");
-    const line = buffered.slice(0, at);
-    buffered = buffered.slice(at + 1);
-    return line;
-  };
   let disposing: Promise<void> | undefined;
-  const dispose = (): Promise<void> => {
-    disposing ??= (async () => {
-      clearTimeout(life);
-      await stdin.close().catch(() => {});
-      if (!(await settlesWithin(status, 2_000))) kill("SIGTERM");
-      if (!(await settlesWithin(status, 3_000))) kill("SIGKILL");
-      await status;
-      await lines.cancel().catch(() => {});
-      await stderr;
-    })();
-    return disposing;
+  return {
+    pid: child.pid,
+    async nextLine(): Promise<string> {
+      while (!buffered.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`${script} exited: ${(await stderr).slice(-2000)}`);
+        buffered += value;
+      }
+      const at = buffered.indexOf("\n");
+      const line = buffered.slice(0, at);
+      buffered = buffered.slice(at + 1);
+      return line;
+    },
+    async writeLine(line: string): Promise<void> {
+      await stdin.write(new TextEncoder().encode(line + "\n"));
+    },
+    [Symbol.asyncDispose](): Promise<void> {
+      disposing ??= (async () => {
+        clearTimeout(life);
+        await stdin.close().catch(() => {});
+        if (!(await settlesWithin(status, 2_000))) kill("SIGTERM");
+        if (!(await settlesWithin(status, 3_000))) kill("SIGKILL");
+        await status;
+        await lines.cancel().catch(() => {});
+        await stderr;
+      })();
+      return disposing;
+    },
   };
+}
+
+/** Reads JSON lines until one has `event === name`. */
+async function untilEvent<T>(helper: PythonHelper, name: string): Promise<T> {
+  while (true) {
+    const line = await helper.nextLine();
+    try {
+      const parsed = JSON.parse(line);
+      if (parsed?.event === name) return parsed as T;
+    } catch {
+      // not JSON
+    }
+  }
+}
+
+/** A running tests/interop/lt_ordered_seed.py. */
+export interface OrderedSeeder extends AsyncDisposable {
+  /** The Python process's PID. */
+  readonly pid: number;
+  /** Its listening TCP port on 127.0.0.1. */
+  readonly port: number;
+  /** Payload bytes it has uploaded so far. */
+  uploaded(): Promise<number>;
+}
+
+/**
+ * Starts a libtorrent seeder that sends blocks in the order they were asked for (one disk
+ * thread, a small send buffer, a short rate-limit tick; see tests/interop/lt_ordered_seed.py).
+ * It checks the data in `dir` first and resolves once it seeds. Killed by PID after `timeoutMs`
+ * (default 120 s) and stopped by PID on dispose.
+ * @param options `torrent`, `dir` (its save path), `uploadLimit` in bytes/s, `timeoutMs`.
+ * @returns The running seeder.
+ * @throws {Error} If it exits before it seeds.
+ */
+export async function startOrderedSeeder(options: {
+  torrent: string;
+  dir: string;
+  uploadLimit?: number;
+  timeoutMs?: number;
+}): Promise<OrderedSeeder> {
+  const helper = spawnPython("./lt_ordered_seed.py", {
+    torrent: options.torrent,
+    dir: options.dir,
+    uploadLimit: options.uploadLimit ?? 0,
+  }, options.timeoutMs ?? 120_000);
   try {
-    let ready: { event?: string; port?: number } = {};
-    while (ready.event !== "ready") ready = JSON.parse(await nextLine());
+    const ready = await untilEvent<{ port: number }>(helper, "ready");
     let queue: Promise<unknown> = Promise.resolve();
     return {
-      pid: child.pid,
-      port: ready.port!,
+      pid: helper.pid,
+      port: ready.port,
       uploaded(): Promise<number> {
         const ask = async (): Promise<number> => {
-          await stdin.write(new TextEncoder().encode("status\n"));
-          return (JSON.parse(await nextLine()) as { uploaded: number }).uploaded;
+          await helper.writeLine("status");
+          return (JSON.parse(await helper.nextLine()) as { uploaded: number }).uploaded;
         };
         const result = queue.then(ask, ask);
         queue = result.catch(() => {});
         return result;
       },
-      [Symbol.asyncDispose]: dispose,
+      [Symbol.asyncDispose]: () => helper[Symbol.asyncDispose](),
     };
   } catch (error) {
-    await dispose();
+    await helper[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** A running tests/interop/lt_magnet.py: libtorrent downloading a magnet link. */
+export interface LtMagnetDownload extends AsyncDisposable {
+  /** The Python process's PID. */
+  readonly pid: number;
+  /** Its TCP (and DHT) port on 127.0.0.1. */
+  readonly port: number;
+  /** Resolves with the peers connected when the metadata arrived. */
+  readonly metadata: Promise<[string, number][]>;
+  /** Resolves with every peer it was connected to once every piece verified. */
+  readonly complete: Promise<[string, number][]>;
+}
+
+/**
+ * Has libtorrent download a magnet link into `dir`: through a DHT (`dhtNodes`, never a public
+ * router) and/or peers given directly. Killed by PID after `timeoutMs` (default 120 s), stopped
+ * by PID on dispose.
+ * @param options `magnet`, `dir`, `dhtNodes`, `peers`, `timeoutMs`.
+ * @returns The running download, once it listens.
+ */
+export async function startLtMagnet(options: {
+  magnet: string;
+  dir: string;
+  dhtNodes?: { host: string; port: number }[];
+  peers?: { host: string; port: number }[];
+  timeoutMs?: number;
+}): Promise<LtMagnetDownload> {
+  const helper = spawnPython("./lt_magnet.py", {
+    magnet: options.magnet,
+    dir: options.dir,
+    dhtNodes: options.dhtNodes ?? [],
+    peers: options.peers ?? [],
+  }, options.timeoutMs ?? 120_000);
+  try {
+    const ready = await untilEvent<{ port: number }>(helper, "ready");
+    const metadata = untilEvent<{ peers: [string, number][] }>(helper, "metadata").then((e) =>
+      e.peers
+    );
+    const complete = metadata.then(() =>
+      untilEvent<{ peers: [string, number][] }>(helper, "complete")
+    ).then((e) => e.peers);
+    metadata.catch(() => {});
+    complete.catch(() => {});
+    return {
+      pid: helper.pid,
+      port: ready.port,
+      metadata,
+      complete,
+      [Symbol.asyncDispose]: () => helper[Symbol.asyncDispose](),
+    };
+  } catch (error) {
+    await helper[Symbol.asyncDispose]();
     throw error;
   }
 }
