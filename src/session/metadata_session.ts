@@ -98,6 +98,8 @@ class MetadataRun {
   readonly #book = new PeerBook();
   readonly #conns = new Map<string, PeerConnection>();
   readonly #wakes = new Map<string, Notifier>();
+  /** Why a peer we closed from elsewhere was dropped. */
+  readonly #dropReasons = new Map<string, string>();
   readonly #controller = new AbortController();
   readonly #signal: AbortSignal;
   readonly #tasks = new Set<Promise<unknown>>();
@@ -307,12 +309,22 @@ class MetadataRun {
             drop = outcome.drop;
             if (outcome.done) this.#result.resolve(outcome.done.slice());
             if (outcome.hashFailed) {
+              const culprits = outcome.hashFailed;
               this.#options.emit({
                 type: "warning",
                 message:
-                  `The metadata from ${outcome.hashFailed.length} peer(s) failed its SHA-1 check; fetching it again`,
+                  `The metadata from ${culprits.length} peer(s) failed its SHA-1 check; fetching it again`,
               });
-              for (const culprit of outcome.hashFailed) this.#conns.get(culprit)?.close();
+              // One contributor alone is proven to have lied; of several, the honest ones
+              // stay, and the fetcher asks them one at a time once nobody else is left.
+              if (culprits.length === 1) {
+                this.#dropReasons.set(
+                  culprits[0],
+                  "sent an info dictionary that failed its SHA-1 check",
+                );
+                this.#conns.get(culprits[0])?.close();
+              }
+              for (const other of this.#wakes.values()) other.notify();
             }
           } else if (metadata.type === "reject") {
             drop = this.#fetcher.onReject(key, metadata.piece, now).drop;
@@ -334,6 +346,8 @@ class MetadataRun {
     } catch (error) {
       reason = error instanceof Error ? error.message : String(error);
     } finally {
+      reason = this.#dropReasons.get(key) ?? reason;
+      this.#dropReasons.delete(key);
       conn.close();
       wake.notify();
       await requests.catch(() => {});
