@@ -131,9 +131,14 @@ interopTest(
         throw new Error(`shoal seed ended before it was ready: ${await shoal.stderr}`);
       })();
       strictEqual(await within(ready, 30_000, "shoal seed ready"), port);
+      // shoal's own count of what it uploaded, from its progress lines.
+      const total = t.meta.totalLength;
+      const uploadedTwice = Promise.withResolvers<void>();
       const pump = (async () => {
         for (let next = await lines.next(); !next.done; next = await lines.next()) {
-          seen.push(JSON.parse(next.value));
+          const event = JSON.parse(next.value);
+          seen.push(event);
+          if (event.type === "progress" && event.uploaded >= 2 * total) uploadedTwice.resolve();
         }
       })();
       // shoal's announce reaches the libtorrent nodes (their own record of it; polled, since
@@ -178,6 +183,8 @@ interopTest(
       const code = await within(aria.exited, RUN_LIMIT_MS, "aria2c finished");
       strictEqual(code, 0, `aria2c failed: ${await aria.output}`);
       await sameTree(t.payload, `${root}/aria/seedpl`);
+      // Both got every byte from shoal: the only live peer of the torrent.
+      await within(uploadedTwice.promise, 5_000, "shoal reported uploading the torrent twice");
       shoal.kill("SIGINT");
       strictEqual(await shoal.exited, 130);
       await pump;

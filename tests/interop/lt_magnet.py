@@ -53,7 +53,9 @@ def main():
         "min_reconnect_time": 1,
         "peer_connect_timeout": 3,
         "alert_mask": lt.alert.category_t.error_notification
-        | lt.alert.category_t.status_notification,
+        | lt.alert.category_t.status_notification
+        | lt.alert.category_t.connect_notification
+        | lt.alert.category_t.peer_notification,
     })
     for node in nodes:
         ses.add_dht_node((node["host"], int(node["port"])))
@@ -76,9 +78,11 @@ def main():
         readable, _, _ = select.select([sys.stdin], [], [], 0.05)
         if readable and not os.read(sys.stdin.fileno(), 65536):
             return
-        ses.pop_alerts()
-        connected = [(p.ip[0], p.ip[1]) for p in handle.get_peer_info()]
-        seen.update(connected)
+        # Every connection, however short, is seen through its alerts.
+        for alert in ses.pop_alerts():
+            if isinstance(alert, (lt.peer_connect_alert, lt.peer_disconnected_alert)):
+                seen.add((alert.endpoint[0], alert.endpoint[1]))
+        seen.update((p.ip[0], p.ip[1]) for p in handle.get_peer_info())
         st = handle.status()
         if st.has_metadata and not had_metadata:
             had_metadata = True
