@@ -66,6 +66,8 @@ export class Torrent {
   #error: string | undefined;
   #session: TorrentSession | undefined;
   #fetch: MetadataFetch | undefined;
+  /** Peers a magnet's metadata phase learnt, for the download that follows. */
+  #found: readonly PeerAddress[] = [];
   #controller: AbortController | undefined;
   #have: Bitfield | undefined;
   #lastProgress: ProgressEvent | undefined;
@@ -372,7 +374,7 @@ export class Torrent {
         recheck: this.#recheck,
         seed: this.#options.seed ?? true,
         requireComplete: this.#options.requireComplete,
-        peers: [...(this.#options.peers ?? []), ...(this.#magnet?.peers ?? [])],
+        peers: [...(this.#options.peers ?? []), ...(this.#magnet?.peers ?? []), ...this.#found],
         trackers: this.#options.trackers,
         signal: AbortSignal.any([clientSignal, this.#controller.signal]),
       });
@@ -422,6 +424,7 @@ export class Torrent {
     let info: Uint8Array;
     try {
       info = await fetch.done;
+      this.#found = fetch.peers();
     } finally {
       this.#fetch = undefined;
     }

@@ -45,7 +45,12 @@ export interface MetadataDataOutcome {
   readonly drop?: string;
   /** The fetch is complete: the info dictionary's bytes, whose SHA-1 is the info hash. */
   readonly done?: Uint8Array;
-  /** The dictionary failed its SHA-1: these peers contributed and are backed off; the fetch restarted. */
+  /**
+   * The dictionary failed its SHA-1: these peers contributed and are backed off; the fetch
+   * restarted. One peer alone is proven to have lied (drop it); of several, any may have, so
+   * they are suspects (keep them: once no other peer is usable, one suspect at a time is asked
+   * for the whole dictionary alone).
+   */
   readonly hashFailed?: readonly string[];
 }
 
@@ -95,7 +100,11 @@ function pieceCountOf(size: number): number {
  *   more than `maxRejects` (8) rejects is a reject storm and the peer is to be dropped.
  * - The whole dictionary is checked with SHA-1 against the info hash. On a mismatch every
  *   peer that contributed a piece is backed off for `hashFailBackoffMs` (5 min; a reconnect does
- *   not clear it), and the fetch starts over with the others.
+ *   not clear it), and the fetch starts over with the others. When several contributed, the
+ *   honest ones are backed off with the liar: so once no peer that is not backed off remains,
+ *   one of those suspects is asked for the whole dictionary alone. If that fails, it alone is
+ *   to blame (its back-off stays); if it succeeds, the fetch is done. A small swarm with one
+ *   liar thus never waits out the back-off.
  * - A `metadata_size` over `maxBytes` (64 MiB) is refused. Data is refused (drop the peer) when
  *   its `total_size` is over the cap, changed since the peer's last piece or differs from what
  *   it advertised, its index is past the end, a piece is short or long, or it answers nothing
@@ -134,6 +143,10 @@ export class MetadataFetcher {
   readonly #peers = new Map<string, PeerState>();
   /** Peer -> time its hash-failure back-off ends; survives removePeer. */
   readonly #penalties = new Map<string, number>();
+  /** Penalised peers that shared a failed dictionary with others: not proven to have lied. */
+  readonly #suspects = new Set<string>();
+  /** A suspect asked alone for the whole dictionary (its penalty is set aside meanwhile). */
+  #solo: string | undefined;
   /** Size -> sequence number of the first peer that advertised it (tie-break). */
   readonly #firstSeen = new Map<number, number>();
   #sequence = 0;
@@ -242,6 +255,7 @@ export class MetadataFetcher {
     const state = this.#peers.get(peer);
     if (!state) return;
     this.#peers.delete(peer);
+    if (this.#solo === peer) this.#solo = undefined;
     if (state.size === this.#size) {
       for (const piece of state.asked.keys()) this.#release(piece, peer);
     }
@@ -258,6 +272,7 @@ export class MetadataFetcher {
   nextRequests(peer: string, nowMs: number): number[] {
     this.#tick(nowMs);
     const state = this.#peers.get(peer);
+    if (state) this.#trySolo(peer, state, nowMs);
     if (this.#done || !state || this.#isPenalised(peer, nowMs)) return [];
     if (nowMs < state.backoffUntilMs) return [];
     this.#chooseSize(nowMs);
@@ -347,7 +362,12 @@ export class MetadataFetcher {
       return { done: this.#done };
     }
     const culprits = [...new Set(this.#from.filter((p): p is string => p !== undefined))];
-    for (const culprit of culprits) this.#penalties.set(culprit, nowMs + this.#hashFailBackoffMs);
+    for (const culprit of culprits) {
+      this.#penalties.set(culprit, nowMs + this.#hashFailBackoffMs);
+      if (culprits.length > 1) this.#suspects.add(culprit);
+      else this.#suspects.delete(culprit); // the only contributor: proven
+    }
+    this.#solo = undefined;
     this.#restart(this.#size, false);
     this.#chooseSize(nowMs);
     return { hashFailed: culprits };
@@ -406,11 +426,29 @@ export class MetadataFetcher {
   }
 
   #isPenalised(peer: string, nowMs: number): boolean {
+    if (peer === this.#solo) return false;
     const until = this.#penalties.get(peer);
     if (until === undefined) return false;
     if (nowMs < until) return true;
     this.#penalties.delete(peer);
+    this.#suspects.delete(peer);
     return false;
+  }
+
+  /**
+   * Makes `peer` the one suspect asked alone when no usable peer is left (or the one asked
+   * alone so far is backed off after a reject: then the attempt starts over with this one).
+   */
+  #trySolo(peer: string, state: PeerState, nowMs: number): void {
+    if (this.#done || !this.#suspects.has(peer) || peer === this.#solo) return;
+    if (nowMs < state.backoffUntilMs || !this.#isPenalised(peer, nowMs)) return;
+    const solo = this.#solo === undefined ? undefined : this.#peers.get(this.#solo);
+    if (solo && nowMs >= solo.backoffUntilMs) return;
+    for (const key of this.#peers.keys()) {
+      if (key !== this.#solo && !this.#isPenalised(key, nowMs)) return;
+    }
+    this.#solo = peer;
+    if (this.#receivedPieces > 0) this.#restart(this.#size, false);
   }
 
   /** Lets others be asked for `piece` at once when `peer` was the last one asked. */

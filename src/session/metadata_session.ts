@@ -64,6 +64,12 @@ export interface MetadataFetch {
   readonly done: Promise<Uint8Array>;
   /** Adds a peer address to dial. */
   addPeer(address: PeerAddress): void;
+  /**
+   * The peer addresses the fetch learnt (given, from trackers, PEX, the DHT, and the listen
+   * ports peers that dialled us announced), for the download that follows: its connections
+   * close when the metadata is in.
+   */
+  peers(): PeerAddress[];
 }
 
 /**
@@ -78,7 +84,11 @@ export interface MetadataFetch {
  */
 export function fetchMetadata(options: FetchMetadataOptions): MetadataFetch {
   const run = new MetadataRun(options);
-  return { done: run.done, addPeer: (address) => run.addPeer(address) };
+  return {
+    done: run.done,
+    addPeer: (address) => run.addPeer(address),
+    peers: () => run.peers(),
+  };
 }
 
 class MetadataRun {
@@ -88,6 +98,8 @@ class MetadataRun {
   readonly #book = new PeerBook();
   readonly #conns = new Map<string, PeerConnection>();
   readonly #wakes = new Map<string, Notifier>();
+  /** Why a peer we closed from elsewhere was dropped. */
+  readonly #dropReasons = new Map<string, string>();
   readonly #controller = new AbortController();
   readonly #signal: AbortSignal;
   readonly #tasks = new Set<Promise<unknown>>();
@@ -106,6 +118,10 @@ class MetadataRun {
 
   addPeer(address: PeerAddress): void {
     if (this.#book.add(address, performance.now())) this.#dial();
+  }
+
+  peers(): PeerAddress[] {
+    return this.#book.addresses();
   }
 
   async #run(): Promise<Uint8Array> {
@@ -271,6 +287,10 @@ class MetadataRun {
         let drop: string | undefined;
         if (message.id === EXTENSION_HANDSHAKE_ID) {
           const handshake = decodeExtensionHandshake(message.payload);
+          // A peer that dialled us says where it listens: the download can dial it back.
+          if (handshake.p !== undefined) {
+            this.#book.add({ host: conn.remote.host, port: handshake.p }, now);
+          }
           const id = handshake.m.ut_metadata;
           if (id !== undefined && id > 0 && handshake.metadata_size !== undefined) {
             metadataId = id;
@@ -289,12 +309,22 @@ class MetadataRun {
             drop = outcome.drop;
             if (outcome.done) this.#result.resolve(outcome.done.slice());
             if (outcome.hashFailed) {
+              const culprits = outcome.hashFailed;
               this.#options.emit({
                 type: "warning",
                 message:
-                  `The metadata from ${outcome.hashFailed.length} peer(s) failed its SHA-1 check; fetching it again`,
+                  `The metadata from ${culprits.length} peer(s) failed its SHA-1 check; fetching it again`,
               });
-              for (const culprit of outcome.hashFailed) this.#conns.get(culprit)?.close();
+              // One contributor alone is proven to have lied; of several, the honest ones
+              // stay, and the fetcher asks them one at a time once nobody else is left.
+              if (culprits.length === 1) {
+                this.#dropReasons.set(
+                  culprits[0],
+                  "sent an info dictionary that failed its SHA-1 check",
+                );
+                this.#conns.get(culprits[0])?.close();
+              }
+              for (const other of this.#wakes.values()) other.notify();
             }
           } else if (metadata.type === "reject") {
             drop = this.#fetcher.onReject(key, metadata.piece, now).drop;
@@ -316,6 +346,8 @@ class MetadataRun {
     } catch (error) {
       reason = error instanceof Error ? error.message : String(error);
     } finally {
+      reason = this.#dropReasons.get(key) ?? reason;
+      this.#dropReasons.delete(key);
       conn.close();
       wake.notify();
       await requests.catch(() => {});

@@ -169,6 +169,17 @@ export class PeerBook {
   }
 
   /**
+   * The addresses known and not banned, for a session that takes over from this one (a
+   * magnet's download after its metadata phase).
+   * @returns Them, in the order they were added.
+   */
+  addresses(): PeerAddress[] {
+    const out: PeerAddress[] = [];
+    for (const entry of this.#entries.values()) if (!entry.banned) out.push(entry.address);
+    return out;
+  }
+
+  /**
    * Tells whether an address is banned.
    * @param address The address.
    * @returns `true` if banned.
