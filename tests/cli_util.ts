@@ -16,13 +16,15 @@ export interface CliResult {
 const STATE_HOME: string = Deno.makeTempDirSync({ prefix: "shoal-test-state-" });
 
 /**
- * The arguments as a test runs them: commands that start a client get `--no-dht` unless the
- * test names its own DHT nodes, so no test ever reaches the DHT's public routers.
+ * The arguments as a test runs them: commands that start a client (`info --fetch` too) get
+ * `--no-dht` unless the test names its own DHT nodes, so no test ever reaches the DHT's public
+ * routers.
  * @param args The arguments.
  * @returns The arguments to run.
  */
 export function testArgs(args: readonly string[]): string[] {
-  const clientCommand = ["download", "seed", "cat", "daemon"].includes(args[0]);
+  const clientCommand = ["download", "seed", "cat", "daemon"].includes(args[0]) ||
+    (args[0] === "info" && args.includes("--fetch"));
   const ownDht = args.includes("--dht-node") || args.includes("--no-dht");
   return clientCommand && !ownDht ? [...args, "--no-dht"] : [...args];
 }

@@ -274,7 +274,7 @@ export class Torrent {
     if (!this.#paused) return;
     this.#paused = false;
     this.#session?.resume();
-    if (this.#session) this.#setState(this.#session.finished ? "seeding" : "downloading");
+    if (this.#session) this.#setState(this.#finishedState(this.#session.finished));
     else this.#restart.resolve();
   }
 
@@ -454,7 +454,7 @@ export class Torrent {
         this.#bytesDone = undefined;
         this.#waiters.setHave(session.have);
         for (const [owner, levels] of this.#boosts) session.scheduler?.boost(owner, levels);
-        this.#setState(this.#paused ? "paused" : session.finished ? "seeding" : "downloading");
+        this.#setState(this.#paused ? "paused" : this.#finishedState(session.finished));
         if (session.finished) this.#done.resolve();
         break;
       case "piece":
@@ -463,7 +463,7 @@ export class Torrent {
         break;
       case "progress": {
         this.#lastProgress = event;
-        if (!this.#paused) this.#setState(event.seeding ? "seeding" : "downloading");
+        if (!this.#paused) this.#setState(this.#finishedState(event.seeding));
         const memory = this.#hooks.memory();
         this.#hub.publish({ ...event, memoryBytes: memory.used, memoryLimit: memory.limit });
         return;
@@ -483,6 +483,12 @@ export class Torrent {
     this.#setState("error");
     this.#hub.publish({ type: "error", message: this.#error });
     this.#done.reject(error);
+  }
+
+  /** "downloading" until the wanted pieces are in; then "seeding", or "completed" if it does not seed. */
+  #finishedState(finished: boolean): TorrentState {
+    if (!finished) return "downloading";
+    return (this.#options.seed ?? true) ? "seeding" : "completed";
   }
 
   #setState(state: TorrentState): void {

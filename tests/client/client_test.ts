@@ -109,6 +109,9 @@ Deno.test("one client downloads two torrents at once through one port; a second 
       "both consumers saw the same pieces",
     );
     ok(first.some((e) => e.type === "progress" && e.memoryLimit === client.budget.limit));
+    const states = first.flatMap((e) => e.type === "state" ? [e.state] : []);
+    ok(states.includes("downloading"), `states ${states}`);
+    ok(!states.includes("seeding"), `a torrent added with seed: false never seeds: ${states}`);
     for (const payload of [a, b]) {
       for (const file of payload.files) {
         assertSameBytes(await Deno.readFile(join(root, "get", file.path)), file.data, file.path);
