@@ -6,7 +6,7 @@ import { BLOCK_SIZE, pieceSize } from "../../src/metainfo/geometry.ts";
 import { parseTorrent } from "../../src/metainfo/parse_torrent.ts";
 import type { Metainfo } from "../../src/metainfo/types.ts";
 import { RateLimiter } from "../../src/peer/rate_limiter.ts";
-import { ActivePiece, PieceScheduler } from "../../src/scheduler/piece_scheduler.ts";
+import { ActivePiece, blockKey, PieceScheduler } from "../../src/scheduler/piece_scheduler.ts";
 import type { SessionEvent } from "../../src/session/events.ts";
 import { allowedFastSet } from "../../src/wire/allowed_fast.ts";
 import { PeerHandler } from "../../src/session/peer_handler.ts";
@@ -471,4 +471,38 @@ Deno.test("PieceVerifier keeps one batch of haves in flight per peer and drops a
   strictEqual(sends, 1, "one have batch was queued; the rest waited instead of piling up");
   ok(stuck.closed, "the peer with more than 2 haves waiting was dropped");
   f.peers.delete(peer.id);
+});
+
+Deno.test("PeerHandler: in endgame, a block from one peer cancels it on the wire at the other", async () => {
+  await using f = await fixture(false);
+  const a = new FakeLink(), b = new FakeLink();
+  const runA = f.run(a);
+  a.push({ type: "have-all" }, { type: "unchoke" });
+  // A alone takes every block of the torrent (its pipeline is deeper than the torrent).
+  await until(() => a.sent.filter((m) => m.type === "request").length === 8);
+  strictEqual(f.scheduler.endgame, true, "every block is asked for");
+  const runB = f.run(b);
+  b.push({ type: "have-all" }, { type: "unchoke" });
+
+  const duplicate = await b.waitFor("request"); // endgame: B is asked for A's blocks too
+  const at = duplicate.index * f.meta.pieceLength + duplicate.begin;
+  a.push({
+    type: "piece",
+    index: duplicate.index,
+    begin: duplicate.begin,
+    block: f.payload.subarray(at, at + duplicate.length),
+  });
+  const cancel = await b.waitFor("cancel");
+  strictEqual(cancel.index, duplicate.index);
+  strictEqual(cancel.begin, duplicate.begin);
+  strictEqual(cancel.length, duplicate.length);
+  strictEqual(a.sent.some((m) => m.type === "cancel"), false, "the sender gets no cancel");
+  ok(
+    !runB.peer.outstanding.has(blockKey(duplicate.index, duplicate.begin)),
+    "B's copy is forgotten",
+  );
+  await a.close();
+  await b.close();
+  await runA.done;
+  await runB.done;
 });
