@@ -29,6 +29,7 @@ export class Display {
   readonly #write: (text: string) => void;
   readonly #rows: Row[] = [];
   #drawn = 0;
+  #finished = false;
   #lastDrawMs = 0;
   #lastLinesMs = 0;
 
@@ -65,12 +66,13 @@ export class Display {
     if (this.#mode === "json") return;
     this.#clear();
     this.#write(text + "\n");
-    this.#draw(true);
+    if (!this.#finished) this.#draw(true);
   }
 
-  /** Clears the live lines (before the final summary). */
+  /** Clears the live lines for good (before the final summary): later events draw nothing. */
   finish(): void {
     this.#clear();
+    this.#finished = true;
   }
 
   #event(row: Row, event: TorrentEvent): void {
@@ -93,7 +95,7 @@ export class Display {
 
   #lines(): void {
     const now = performance.now();
-    if (now - this.#lastLinesMs < LINES_EVERY_MS) return;
+    if (this.#finished || now - this.#lastLinesMs < LINES_EVERY_MS) return;
     this.#lastLinesMs = now;
     for (const row of this.#rows) this.#write(this.#text(row) + "\n");
   }
@@ -107,7 +109,7 @@ export class Display {
   }
 
   #draw(force = false): void {
-    if (this.#mode !== "bar") return;
+    if (this.#mode !== "bar" || this.#finished) return;
     const now = performance.now();
     if (!force && now - this.#lastDrawMs < REDRAW_MS) return;
     this.#lastDrawMs = now;
@@ -142,19 +144,15 @@ export class Display {
           formatRate(stats.uploadRate)
         }  ` +
           `uploaded ${formatBytes(stats.uploaded)}  ratio ${stats.ratio.toFixed(2)}  ${peers}`;
-      case "paused":
-      case "completed":
-      case "stopped":
-        return `${name}${t.state}  ${(t.progress * 100).toFixed(1)}%`;
       case "error":
         return `${name}error: ${printable(t.error ?? "")}`;
       default: {
+        // downloading, or paused, completed, stopped: the same bar, with the state for the ETA
         const fraction = t.progress;
+        const eta = t.state === "downloading" ? `ETA ${formatDuration(stats.etaSeconds)}` : t.state;
         return `${name}${renderBar(fraction, 24)} ${(fraction * 100).toFixed(1).padStart(5)}%  ↓ ${
           formatRate(stats.downloadRate).padStart(10)
-        }  ↑ ${formatRate(stats.uploadRate).padStart(10)}  ETA ${
-          formatDuration(stats.etaSeconds)
-        }  ${peers}`;
+        }  ↑ ${formatRate(stats.uploadRate).padStart(10)}  ${eta}  ${peers}`;
       }
     }
   }

@@ -201,8 +201,8 @@ export class Torrent {
       uploadRate: running ? p?.upRate ?? 0 : 0,
       downloaded: p?.downloaded ?? 0,
       uploaded: p?.uploaded ?? 0,
-      peers: running ? p?.peers ?? 0 : 0,
-      knownPeers: p?.knownPeers ?? 0,
+      peers: running ? this.#session!.peers.size : 0, // live, not as of the last progress
+      knownPeers: Math.max(p?.knownPeers ?? 0, running ? this.#session!.peers.size : 0),
       totalBytes: metainfo?.totalLength ?? 0,
       selectedBytes,
       selectedDoneBytes,
