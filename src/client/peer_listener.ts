@@ -5,6 +5,12 @@ import { mseReq2Hash } from "../wire/mse_crypto.ts";
 
 /** Incoming connections still in their handshake at once; more wait in the kernel's backlog. */
 export const MAX_PENDING_HANDSHAKES = 32;
+/**
+ * With every handshake slot taken, the oldest handshake is closed once it has run this long,
+ * so that sockets which never send a byte cannot keep every other peer out for the whole
+ * handshake timeout. A real peer's handshake (plain, or MSE with its modPow) takes far less.
+ */
+export const HANDSHAKE_GRACE_MS = 1_000;
 /** Pause after an accept error that is not "listener closed" (e.g. out of file descriptors). */
 const ACCEPT_RETRY_MS = 250;
 
@@ -35,9 +41,10 @@ export interface PeerListenerOptions {
 /**
  * One TCP listener for every torrent of a client: it completes each incoming handshake (plain
  * or Message Stream Encryption), finds the torrent by info hash, and hands the connection over.
- * At most {@linkcode MAX_PENDING_HANDSHAKES} handshakes run at once; an accept error other than
- * "closed" (such as running out of file descriptors under a flood) pauses accepting briefly
- * instead of ending it.
+ * At most {@linkcode MAX_PENDING_HANDSHAKES} handshakes run at once; when all are taken, the
+ * oldest one is closed once it is {@linkcode HANDSHAKE_GRACE_MS} old. An accept error other
+ * than "closed" (such as running out of file descriptors under a flood) pauses accepting
+ * briefly instead of ending it.
  */
 export class PeerListener implements AsyncDisposable {
   readonly #listener: Deno.Listener;
@@ -46,7 +53,8 @@ export class PeerListener implements AsyncDisposable {
   readonly #torrents = new Map<string, ListeningTorrent>();
   readonly #byReq2 = new Map<string, ListeningTorrent>();
   readonly #controller = new AbortController();
-  readonly #handshakes = new Set<Promise<void>>();
+  /** Handshakes in progress, oldest first, with when they started and how to end them. */
+  readonly #handshakes = new Map<Promise<void>, { startedMs: number; stop: AbortController }>();
   #slotFreed: (() => void) | undefined;
   #loop: Promise<void> | undefined;
 
@@ -125,19 +133,30 @@ export class PeerListener implements AsyncDisposable {
         closeQuietly(tcp);
         continue;
       }
-      const handshake = this.#handshake(tcp).finally(() => {
-        this.#handshakes.delete(handshake);
-        this.#slotFreed?.();
-      });
-      this.#handshakes.add(handshake);
+      const stop = new AbortController();
+      const handshake = this.#handshake(tcp, AbortSignal.any([signal, stop.signal])).finally(
+        () => {
+          this.#handshakes.delete(handshake);
+          this.#slotFreed?.();
+        },
+      );
+      this.#handshakes.set(handshake, { startedMs: performance.now(), stop });
       while (this.#handshakes.size >= MAX_PENDING_HANDSHAKES && !signal.aborted) {
-        await new Promise<void>((resolve) => this.#slotFreed = resolve);
+        const oldest = this.#handshakes.values().next().value!;
+        const age = performance.now() - oldest.startedMs;
+        if (age >= HANDSHAKE_GRACE_MS) oldest.stop.abort(); // its slot frees as it ends
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          this.#slotFreed = resolve;
+          if (age < HANDSHAKE_GRACE_MS) timer = setTimeout(resolve, HANDSHAKE_GRACE_MS - age);
+        });
+        clearTimeout(timer);
         this.#slotFreed = undefined;
       }
     }
   }
 
-  async #handshake(tcp: Deno.Conn): Promise<void> {
+  async #handshake(tcp: Deno.Conn, signal: AbortSignal): Promise<void> {
     let conn: PeerConnection;
     let torrent: ListeningTorrent | undefined;
     try {
@@ -149,7 +168,7 @@ export class PeerListener implements AsyncDisposable {
           return torrent && { pieceCount: torrent.pieceCount };
         },
         mseLookup: (req2) => this.#byReq2.get(encodeHex(req2))?.infoHash,
-        signal: this.#controller.signal,
+        signal,
       });
     } catch {
       return; // acceptPeer closes the socket on failure
@@ -170,7 +189,7 @@ export class PeerListener implements AsyncDisposable {
     closeQuietly(this.#listener);
     this.#slotFreed?.();
     await this.#loop;
-    await Promise.allSettled([...this.#handshakes]);
+    await Promise.allSettled([...this.#handshakes.keys()]);
   }
 
   /**
