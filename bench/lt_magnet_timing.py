@@ -5,9 +5,9 @@ Run with /usr/bin/python3 (Debian's Python, where the libtorrent module lives); 
 bench/magnet_bench.ts.
 
   lt_magnet_timing.py CONFIG_JSON
-    CONFIG_JSON keys: magnet (URI), dir (save path), node ({host, port}: the one DHT node to
+    CONFIG_JSON keys: magnet (URI), dir (save path), nodes ([{host, port}]: the DHT nodes to
     enter by), bootstrap ("node", the default: add_dht_node, as tests/interop/lt_magnet.py
-    does; "router": the node as dht_bootstrap_nodes, with which 2.0.8 bootstraps but never
+    does; "router": the nodes as dht_bootstrap_nodes, with which 2.0.8 bootstraps but never
     announces the torrent), warm (before adding the magnet, wait at most 10 s for
     dht_bootstrap_alert or a routing table of warmNodes nodes, default 8), limitS (give up after this many seconds).
     A new session is made (DHT on, LSD, UPnP, NAT-PMP and uTP off, 127.0.0.1 only, never a
@@ -49,15 +49,15 @@ def counters(values, out_at, in_at):
 
 def main():
     cfg = json.loads(sys.argv[1])
-    node = cfg["node"]
-    endpoint = "%s:%d" % (node["host"], int(node["port"]))
+    nodes = [(n["host"], int(n["port"])) for n in cfg["nodes"]]
+    endpoints = ",".join("%s:%d" % n for n in nodes)
     as_router = cfg.get("bootstrap", "node") == "router"
     ses = lt.session({
         "listen_interfaces": "127.0.0.1:0",
         "outgoing_interfaces": "127.0.0.1",
         "enable_dht": True,
-        # Never the public routers: the test node, or nothing (then add_dht_node below).
-        "dht_bootstrap_nodes": endpoint if as_router else "",
+        # Never the public routers: the test nodes, or nothing (then add_dht_node below).
+        "dht_bootstrap_nodes": endpoints if as_router else "",
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
@@ -76,7 +76,8 @@ def main():
         "alert_queue_size": 10000,
     })
     if not as_router:
-        ses.add_dht_node((node["host"], int(node["port"])))
+        for n in nodes:
+            ses.add_dht_node(n)
     params = lt.parse_magnet_uri(cfg["magnet"])
     params.save_path = os.path.abspath(cfg["dir"])
     params.flags &= ~lt.torrent_flags.auto_managed

@@ -21,11 +21,13 @@
 // --warm: both wait until their DHT node has bootstrapped before t0 (lookup without start-up).
 // --verbose: shoal's phases (where its time goes), from first-call timestamps of the DhtNode,
 //   MetadataFetcher, HashPool and TorrentStorage methods (wrapped for the run, then restored).
+// --dead-node: both also get an entry node that never answers (as stale nodes do on the
+//   internet): shows what the DHT's timeouts cost.
 // --lt-bootstrap router: the node as libtorrent's dht_bootstrap_nodes instead of add_dht_node;
 //   with 2.0.8 its torrent never announces (no metadata in 30 s), so it is not the default.
 //
 // Run: deno run -A bench/magnet_bench.ts [--rounds 5] [--size-mib 16] [--warm] [--json]
-//      [--verbose] [--lt-bootstrap node|router]   (needs python3-libtorrent; under a minute)
+//      [--verbose] [--dead-node] [--lt-bootstrap node|router]   (needs python3-libtorrent; under a minute)
 
 import { parseArgs } from "node:util";
 import { Client } from "@shoal/shoal";
@@ -33,6 +35,7 @@ import { DhtNode, PeerFeed } from "@shoal/shoal/dht";
 import { MetadataFetcher } from "@shoal/shoal/scheduler";
 import { HashPool } from "@shoal/shoal/sha1";
 import { TorrentStorage } from "@shoal/shoal/storage";
+import { openUdpSocket } from "@shoal/shoal/tracker";
 import { type LibtorrentDht, startLibtorrentDht } from "../tests/interop/dht_harness.ts";
 import { sameTree } from "../tests/interop/harness.ts";
 import {
@@ -52,12 +55,14 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     "lt-bootstrap": { type: "string", default: "node" },
+    "dead-node": { type: "boolean", default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
 const SIZE = Math.round(Number(values["size-mib"]) * MIB);
 const WARM = values.warm;
 const LT_BOOTSTRAP = values["lt-bootstrap"] === "router" ? "router" : "node";
+const DEAD_NODE = values["dead-node"];
 const PIECE_LENGTH = 256 * 1024;
 const NAME = "magbench";
 const RUN_LIMIT_MS = 30_000;
@@ -191,12 +196,12 @@ function timeFirstDhtPeer(timeline: Timeline, t0: () => number): () => void {
 
 async function runShoal(
   magnet: string,
-  node: { host: string; port: number },
+  nodes: { host: string; port: number }[],
   dir: string,
 ): Promise<Run> {
   const stateDir = await Deno.makeTempDir({ prefix: "magbench-state-" });
   const { result: client, node: dhtNode } = capturingDhtNode(() =>
-    new Client({ dir, port: 0, listenHost: LOOPBACK, dht: true, dhtNodes: [node], stateDir })
+    new Client({ dir, port: 0, listenHost: LOOPBACK, dht: true, dhtNodes: nodes, stateDir })
   );
   const timeline: Timeline = {};
   let t0 = NaN;
@@ -279,10 +284,10 @@ async function runShoal(
 
 async function runLibtorrent(
   magnet: string,
-  node: { host: string; port: number },
+  nodes: { host: string; port: number }[],
   dir: string,
 ): Promise<Run> {
-  const config = { magnet, dir, node, bootstrap: LT_BOOTSTRAP, warm: WARM, limitS: 30 };
+  const config = { magnet, dir, nodes, bootstrap: LT_BOOTSTRAP, warm: WARM, limitS: 30 };
   const child = new Deno.Command(PYTHON, {
     args: [LT_TIMING_PY, JSON.stringify(config)],
     stdin: "piped", // closing it stops the helper
@@ -378,13 +383,18 @@ try {
     const results: Partial<Record<Who, Run>> = {};
     for (const who of order) {
       await using dht = await freshDht(t);
-      const node = dht.nodes[round % dht.nodes.length];
+      // --dead-node: a second entry node that never answers (a bound socket nobody reads).
+      await using deadNode = DEAD_NODE
+        ? await openUdpSocket({ host: LOOPBACK, port: 0 })
+        : undefined;
+      const nodes = [dht.nodes[round % dht.nodes.length]];
+      if (deadNode) nodes.push({ host: LOOPBACK, port: deadNode.localPort });
       await Deno.remove(dirs[who], { recursive: true }).catch(() => {});
       await Deno.mkdir(dirs[who], { recursive: true });
       await sync();
       results[who] = who === "shoal"
-        ? await runShoal(magnet, node, dirs[who])
-        : await runLibtorrent(magnet, node, dirs[who]);
+        ? await runShoal(magnet, nodes, dirs[who])
+        : await runLibtorrent(magnet, nodes, dirs[who]);
       await sameTree(t.payload, `${dirs[who]}/${NAME}`);
       log(`  round ${round + 1} ${who}: ${JSON.stringify(results[who])}`);
     }
@@ -425,6 +435,7 @@ if (values.json) {
     sizeBytes: SIZE,
     pieceLength: PIECE_LENGTH,
     warm: WARM,
+    deadNode: DEAD_NODE,
     ltBootstrap: LT_BOOTSTRAP,
     medians,
     ranges: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, range(v)])),
@@ -439,6 +450,8 @@ if (values.json) {
       PIECE_LENGTH / 1024
     } KiB pieces, ${ROUNDS} rounds, a fresh DHT and seeder per run, ${
       WARM ? "DHT nodes bootstrapped before t0" : "fresh clients (t0 at add)"
+    }${
+      DEAD_NODE ? ", plus an entry node that never answers" : ""
     }. Ratios: shoal / libtorrent, lower is better for shoal.`,
   );
   console.log(
