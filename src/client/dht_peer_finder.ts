@@ -85,8 +85,11 @@ export class DhtPeerFinder {
           // Until a node accepts it (or if it throws), the announce is retried soon.
           nextAnnounceMs = now + Math.min(retryMs, DHT_ANNOUNCE_INTERVAL_MS);
           retryMs *= 2;
-          const result = await this.#dht.announce(torrent.infoHash, this.#port(), { signal });
-          for (const peer of result.peers) torrent.addPeer(peer);
+          // Peers go to the torrent as replies name them, not when the announce has ended.
+          const result = await this.#dht.announce(torrent.infoHash, this.#port(), {
+            signal,
+            onPeer: (peer) => torrent.addPeer(peer),
+          });
           if (result.nodes.length > 0) {
             retryMs = this.#retryMs;
             nextAnnounceMs = performance.now() + DHT_ANNOUNCE_INTERVAL_MS +

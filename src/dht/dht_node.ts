@@ -243,7 +243,8 @@ export class DhtNode implements AsyncDisposable {
    * with each token to the closest answered nodes (up to 8 per table).
    * @param infoHash The 20-byte info hash.
    * @param port Our TCP port, or "implied" to have nodes use our UDP port (`implied_port`).
-   * @param options `signal` cancels.
+   * @param options `signal` cancels; `onPeer` is told each peer as soon as a reply names it
+   *   (the announce itself can take seconds longer, waiting on slow nodes).
    * @returns The peers found and the nodes that accepted the announce.
    * @throws {RangeError} If the info hash is not 20 bytes or the port is out of range.
    * @throws {DOMException} The signal's reason when it aborts.
@@ -251,7 +252,7 @@ export class DhtNode implements AsyncDisposable {
   async announce(
     infoHash: Uint8Array,
     port: number | "implied",
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; onPeer?: (peer: DhtAddress) => void } = {},
   ): Promise<AnnounceResult> {
     checkInfoHash(infoHash);
     if (port !== "implied" && (!Number.isInteger(port) || port < 1 || port > 65535)) {
@@ -262,9 +263,17 @@ export class DhtNode implements AsyncDisposable {
       [this.#abort.signal, options.signal].filter((s) => s !== undefined),
     );
     const feed = this.#feed(infoHash);
+    let told = 0;
+    const tell = () => {
+      for (; told < feed.found.length; told++) options.onPeer?.(feed.found[told]);
+    };
+    tell(); // our own store's
     const outcomes = await Promise.all(
       [...this.#tables.keys()].map((f) =>
-        this.#lookup(infoHash, "get_peers", f, (p, from) => feed.add(p, from), signal)
+        this.#lookup(infoHash, "get_peers", f, (p, from) => {
+          feed.add(p, from);
+          tell();
+        }, signal)
       ),
     );
     options.signal?.throwIfAborted();

@@ -7,10 +7,11 @@ function scriptedDht(refusals: number) {
   const announces: number[] = [];
   let wake: (() => void) | undefined;
   const dht: DhtLookups = {
-    announce: (_hash, _port, _options) => {
+    announce: (_hash, _port, options) => {
       announces.push(performance.now());
       wake?.();
       const accepted = announces.length > refusals;
+      if (accepted) options?.onPeer?.({ host: "127.0.0.1", port: 7001 });
       return Promise.resolve({
         peers: accepted ? [{ host: "127.0.0.1", port: 7001 }] : [],
         nodes: accepted ? [{ host: "127.0.0.1", port: 7002 }] : [],

@@ -30,9 +30,15 @@ Deno.test("DhtNode.getPeers() on one node finds the port another node announced"
   await swarm.nodes[2].announce(other, "implied");
   const implied = await collect(swarm.nodes[3].getPeers(other));
   deepStrictEqual(implied, [{ host: "127.0.0.1", port: swarm.nodes[2].port }]);
-  // A second announce of the first torrent finds the first peer in passing.
-  const again = await swarm.nodes[3].announce(infoHash, 6000);
+  // A second announce of the first torrent finds the first peer in passing, and names it to
+  // onPeer as the reply comes, before the announce_peer round ends.
+  const told: { port: number; ended: boolean }[] = [];
+  let ended = false;
+  const again = await swarm.nodes[3].announce(infoHash, 6000, {
+    onPeer: (peer) => told.push({ port: peer.port, ended }),
+  }).finally(() => ended = true);
   deepStrictEqual(again.peers, [{ host: "127.0.0.1", port: 51413 }]);
+  deepStrictEqual(told, [{ port: 51413, ended: false }]);
   const both = (await collect(swarm.nodes[0].getPeers(infoHash))).map((p) => p.port).sort((a, b) =>
     a - b
   );
