@@ -26,6 +26,9 @@ import type {
 
 export type { AddOptions, PeerInfo, TorrentEvent, TorrentState, TorrentStats };
 
+/** Peers kept for the next session while none runs (between the metadata and the download). */
+const MAX_WAITING_PEERS = 200;
+
 /** What a torrent gets from its client besides the shared session options. */
 export interface TorrentHooks {
   /** The client's memory budget now. */
@@ -67,7 +70,8 @@ export class Torrent {
   #session: TorrentSession | undefined;
   #fetch: MetadataFetch | undefined;
   /** Peers a magnet's metadata phase learnt, for the download that follows. */
-  #found: readonly PeerAddress[] = [];
+  /** Peers found while no session runs (the metadata phase, the gap before the download). */
+  #found: PeerAddress[] = [];
   #controller: AbortController | undefined;
   #have: Bitfield | undefined;
   #lastProgress: ProgressEvent | undefined;
@@ -294,8 +298,9 @@ export class Torrent {
    * @param address The peer.
    */
   addPeer(address: PeerAddress): void {
-    this.#session?.addPeer(address);
-    this.#fetch?.addPeer(address);
+    if (this.#session) this.#session.addPeer(address);
+    else if (this.#fetch) this.#fetch.addPeer(address);
+    else if (this.#found.length < MAX_WAITING_PEERS) this.#found.push(address); // for the session
   }
 
   /**
@@ -424,7 +429,7 @@ export class Torrent {
     let info: Uint8Array;
     try {
       info = await fetch.done;
-      this.#found = fetch.peers();
+      this.#found = [...fetch.peers()];
     } finally {
       this.#fetch = undefined;
     }
