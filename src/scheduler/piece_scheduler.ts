@@ -504,7 +504,8 @@ export class PieceScheduler<P extends SchedulerPeer = SchedulerPeer> {
       }
     }
     if (piece.missing === 0) this.#open.delete(piece);
-    this.wake(peer); // its pipeline has room again
+    // Its pipeline has room again (woken only once it has enough room to refill).
+    if (!(peer.outstanding.size > (peer.wakeBelow ?? Infinity))) this.wake(peer);
     return piece.complete ? { completed: piece, cancel } : { cancel };
   }
 
