@@ -92,10 +92,11 @@ export async function writePayload(path: string, size: number): Promise<void> {
 export async function preparePayload(
   work: string,
   size: number,
+  name = "payload.bin",
 ): Promise<{ seedDir: string; payload: string; torrent: string }> {
   const seedDir = `${work}/seed`;
   await Deno.mkdir(seedDir, { recursive: true });
-  const payload = `${seedDir}/payload.bin`;
+  const payload = `${seedDir}/${name}`;
   const torrent = `${work}/payload.torrent`;
   const existing = await Deno.stat(payload).catch(() => undefined);
   const hasTorrent = await Deno.stat(torrent).then(() => true, () => false);

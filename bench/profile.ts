@@ -4,7 +4,8 @@
 //
 // Run: deno task bench:profile [--size-mib 1024] [--only download|upload] [--dir D]
 //      [--cli OTHER/cli.ts] [--freq 999] [--rounds 1]
-// `--cli` profiles another checkout (e.g. /work/main/cli.ts, for a before/after table).
+// `--cli` profiles another checkout (e.g. /work/main/cli.ts, for a before/after table);
+// `--keep DIR` keeps each run's `perf script` text there (N.perf.txt, in run order).
 // Needs perf (linux-perf) and root (or perf_event_paranoid <= 1), and python3-libtorrent.
 
 import { parseArgs } from "node:util";
@@ -30,12 +31,15 @@ const { values } = parseArgs({
     cli: { type: "string", multiple: true },
     freq: { type: "string", default: "999" },
     rounds: { type: "string", default: "1" },
+    keep: { type: "string" },
   },
 });
 const SIZE = Number(values["size-mib"]) * 1024 * 1024;
 const FREQ = Number(values.freq);
 const ROUNDS = Number(values.rounds);
 const CLIS = values.cli?.length ? values.cli : [CLI];
+let kept = 0;
+if (values.keep) await Deno.mkdir(values.keep, { recursive: true });
 const PROFILE_FLAGS = [`${SHOAL_V8_FLAGS[0]},--perf-basic-prof`];
 
 interface Column {
@@ -76,7 +80,9 @@ async function perfRecord(
     stdout: "piped",
     stderr: "null",
   }).output();
-  const samples = parsePerfScript(new TextDecoder().decode(script.stdout));
+  const text = new TextDecoder().decode(script.stdout);
+  if (values.keep) await Deno.writeTextFile(`${values.keep}/${++kept}.perf.txt`, text);
+  const samples = parsePerfScript(text);
   await Deno.remove(out).catch(() => {});
   return { ...countStages(samples), samples: samples.length };
 }
