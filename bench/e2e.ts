@@ -113,7 +113,7 @@ try {
       ...extra,
     ]);
   console.log(`payload: ${SIZE / 1024 / 1024} MiB in ${work}; ${ROUNDS} rounds`);
-  let ltFromLt: Run[] = [];
+  const ltFromLt: Run[] = [];
 
   if (CASES.has("download") || CASES.has("shoal-shoal")) {
     console.log("\n# download from one libtorrent seeder (order alternates by round)");
