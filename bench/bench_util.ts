@@ -1,6 +1,7 @@
 // Helpers shared by the end-to-end benchmarks: payloads, seeders (libtorrent and shoal) and
 // measured child processes. Every child gets a time limit and is stopped by its PID.
 
+import { dirname, resolve } from "node:path";
 import { createTorrent } from "@shoal/shoal";
 
 export const ROOT: string = new URL("../", import.meta.url).pathname;
@@ -169,14 +170,15 @@ export async function startShoalSeeder(
     args: [
       ...shoalArgs(cli, v8Flags),
       "seed",
-      torrent,
+      resolve(torrent),
       "-o",
-      dir,
+      resolve(dir),
       "--port",
       `${port}`,
       "--json",
       ...extra,
     ],
+    cwd: dirname(resolve(torrent)), // V8's perf flags write isolate logs into the working folder
     stdout: "piped",
     stderr: "inherit",
     env: { NO_COLOR: "1" },

@@ -170,7 +170,13 @@ try {
         } s per round, seeder peak RSS ${mib(seeders[kind].rssKiB).toFixed(0)} MiB`,
       );
     }
-    report(`upload ratio (medians): ${ratios(runs.shoal, runs.libtorrent)}`);
+    const t = median(runs.libtorrent.map((r) => r.seconds)) /
+      median(runs.shoal.map((r) => r.seconds));
+    report(
+      `upload ratio shoal/libtorrent seeder (medians): throughput ${t.toFixed(2)}x, seeder cpu ${
+        (seeders.shoal.cpu / seeders.libtorrent.cpu).toFixed(2)
+      }x`,
+    );
   }
 
   if (CASES.has("shoal-shoal")) {

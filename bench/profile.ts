@@ -58,6 +58,7 @@ async function perfRecord(
   if ("cmd" in target) {
     const status = await new Deno.Command("timeout", {
       args: ["600", "perf", ...base, "--", ...target.cmd],
+      cwd: work, // V8's perf flags write isolate logs into the working folder
       stdout: "null",
       stderr: "inherit",
     }).output();
