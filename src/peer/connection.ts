@@ -37,6 +37,12 @@ export const IDLE_TIMEOUT_MS = 180_000;
 const MAX_KEPT_SEND_BUFFER_BYTES = 512 * 1024;
 /** Read room below which a partial frame is moved to the front of the read buffer. */
 const MIN_READ_ROOM_BYTES = 64 * 1024;
+/**
+ * A read buffer that a read fills to the brim (the peer sends faster than we read) doubles,
+ * up to this size: a fast peer then costs a quarter of the reads (each one an op, a promise
+ * and a wake-up of the event loop) while a slow one keeps the small buffer.
+ */
+const MAX_READ_BUFFER_BYTES = 1024 * 1024;
 
 /** Tuning shared by {@linkcode connectPeer}, {@linkcode acceptPeer} and the constructor. */
 export interface PeerConnectionOptions {
@@ -131,6 +137,8 @@ export class PeerConnection {
   #start = 0;
   #end = 0;
   #reading = false;
+  /** A read filled the buffer: make it larger before the next read. */
+  #grow = false;
   #closed = false;
   #idleExpired = false;
   #readPendingSince: number | undefined;
@@ -265,12 +273,14 @@ export class PeerConnection {
           if (this.#closed) return;
         }
         this.#makeRoom();
+        const room = this.#buffer.length - this.#end;
         const n = await this.#read();
         if (n === null) {
           await this.close();
           return;
         }
         this.#end += n;
+        if (n === room && this.#buffer.length < MAX_READ_BUFFER_BYTES) this.#grow = true;
       }
     } catch (error) {
       const closedByUs = this.#closed && !this.#idleExpired;
@@ -305,24 +315,29 @@ export class PeerConnection {
     }
   }
 
-  /** Moves a partial frame to the front (or grows the buffer) when the tail room is short. */
+  /**
+   * Moves a partial frame to the front when the tail room is short, or grows the buffer (for a
+   * frame larger than it, or after a read filled it).
+   */
   #makeRoom(): void {
     const buffer = this.#buffer;
     const pending = this.#end - this.#start;
-    if (pending === 0) {
-      this.#start = this.#end = 0;
-      return;
-    }
     let need = 0;
     if (pending >= 4) {
       const at = this.#start;
       need = 4 + (((buffer[at] << 24) | (buffer[at + 1] << 16) | (buffer[at + 2] << 8) |
         buffer[at + 3]) >>> 0);
     }
-    if (need > buffer.length) {
-      const grown = new Uint8Array(need);
+    if (this.#grow || need > buffer.length) {
+      this.#grow = false;
+      const grown = new Uint8Array(
+        Math.max(need, Math.min(MAX_READ_BUFFER_BYTES, buffer.length * 2)),
+      );
       grown.set(buffer.subarray(this.#start, this.#end));
       this.#buffer = grown;
+    } else if (pending === 0) {
+      this.#start = this.#end = 0;
+      return;
     } else if (
       buffer.length - this.#start < need || buffer.length - this.#end < MIN_READ_ROOM_BYTES
     ) {

@@ -450,6 +450,22 @@ Deno.test("send() keeps concurrent batches whole and in order", async () => {
   strictEqual(server.downloadedBytes, 100 * 16384);
 });
 
+Deno.test("messages() keeps frames whole while a fast sender makes the read buffer grow", async () => {
+  const { client, server } = await connectedPair({ readBufferBytes: 20_000 });
+  await using _c = client;
+  await using _s = server;
+  const blocks = Array.from({ length: 200 }, (_, i) => new Uint8Array(16384).fill(i));
+  const sending = Promise.all(
+    blocks.map((block, i) => client.sendPiece(i % PIECE_COUNT, i, block)),
+  );
+  await sending; // all queued in the socket before the first read: reads fill the buffer
+  const got = await collect(server, blocks.length);
+  deepStrictEqual(
+    got,
+    blocks.map((block, i) => ({ type: "piece", index: i % PIECE_COUNT, begin: i, block })),
+  );
+});
+
 Deno.test("queuedBytes counts what send() accepted until it is written, failed sends included", async () => {
   const { client, server } = await connectedPair();
   await using _c = client;
