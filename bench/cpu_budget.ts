@@ -103,6 +103,7 @@ function stageOfJsFrame(frame: string, leaf: string): Stage | undefined {
     return "block copies";
   }
   if (/^(sync|syncData)$/.test(name) && file.includes("/storage/")) return "flushes";
+  if (/^(read\w*|#read\w*)$/.test(name) && file.includes("/storage/")) return "disk reads";
   for (const [pattern, stage] of FILE_RULES) if (pattern.test(file)) return stage;
   return undefined;
 }

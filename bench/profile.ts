@@ -107,7 +107,8 @@ async function removePerfMaps(): Promise<void> {
 }
 
 const work = values.dir ?? await Deno.makeTempDir({ prefix: "shoal-profile-" });
-const label = (cli: string) => (CLIS.length === 1 ? "shoal" : cli.replace(/\/cli\.ts$/, ""));
+const label = (cli: string) =>
+  CLIS.length === 1 ? "shoal" : cli.replace(/\/cli\.ts$/, "").split("/").at(-1)!.slice(0, 11);
 try {
   const { seedDir, torrent } = await preparePayload(work, SIZE);
   const getDir = `${work}/get`;
