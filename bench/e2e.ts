@@ -1,321 +1,359 @@
 // End-to-end speed on loopback: shoal against libtorrent (python3-libtorrent), same run.
 //
-//   download: a libtorrent seeder; shoal downloads, then libtorrent downloads (each round).
-//   upload:   libtorrent downloads from a shoal seeder, then from a libtorrent seeder.
+//   download     a libtorrent seeder; shoal downloads, then libtorrent (order alternates by round)
+//   upload       libtorrent downloads from a shoal seeder, then from a libtorrent seeder
+//   shoal-shoal  shoal downloads from a shoal seeder (held against libtorrent -> libtorrent,
+//                the libtorrent rounds of "download")
+//   verify       `shoal verify` against libtorrent's recheck, page cache warm and cold
+//   info         `shoal info` of a generated torrent with 100,000 files
+//   multi        three torrents at once in one shoal Client, each from its own libtorrent seeder
+//   cat          `shoal cat` time to first byte from a throttled libtorrent seeder
 //
-// Each downloader runs under a small python wrapper that reports wall time, the CPU seconds of
-// the process and its children (getrusage) and peak RSS. Seeders are measured from /proc.
-// Run: deno task bench:e2e [--size-mib 1024] [--rounds 2] [--only download|upload] [--dir D]
-//      [--lt-encryption] [--default-v8]
-// Needs the Debian packages of the interop suite (python3-libtorrent) and about 3x the size
-// free in the work folder.
+// Each seeder serves one untimed libtorrent download first (warm-up). Each timed run starts after
+// `sync` and after the previous run's output is deleted. Downloaders
+// run under a python wrapper that reports wall time, CPU seconds (getrusage, children included)
+// and peak RSS; seeders are measured from /proc. Figures are medians with (min-max) of the rounds.
+// Run: deno task bench:e2e [--size-mib 1024] [--rounds 3] [--only download,upload,...] [--dir D]
+//      [--lt-encryption]
+// Needs the Debian packages of the interop suite (python3-libtorrent) and about 3x the size free.
+// Dropping the page cache (verify, cold) needs root; without it the cold row is skipped.
 
 import { parseArgs } from "node:util";
-import { createTorrent, parseTorrent } from "@shoal/shoal";
+import { encodeBencode } from "@shoal/shoal/bencode";
+import {
+  cpuOf,
+  LT_PEER,
+  measured,
+  median,
+  peakRssOf,
+  preparePayload,
+  PYTHON,
+  type Run,
+  type Seeder,
+  shoalArgs,
+  spread,
+  startLibtorrentSeeder,
+  startShoalSeeder,
+  sync,
+} from "./bench_util.ts";
 
+const ALL = ["download", "upload", "shoal-shoal", "verify", "info", "multi", "cat"];
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     "size-mib": { type: "string", default: "1024" },
-    rounds: { type: "string", default: "2" },
+    rounds: { type: "string", default: "3" },
     only: { type: "string" },
     dir: { type: "string" },
     "lt-encryption": { type: "boolean", default: false },
-    "default-v8": { type: "boolean", default: false },
   },
 });
 const SIZE = Number(values["size-mib"]) * 1024 * 1024;
 const ROUNDS = Number(values.rounds);
-const ROOT = new URL("../", import.meta.url).pathname;
-const LT_PEER = `${ROOT}tests/interop/lt_peer.py`;
-const CLI = `${ROOT}cli.ts`;
-const CONFIG = `${ROOT}deno.json`;
-const PYTHON = "/usr/bin/python3";
+const CASES = new Set(values.only ? values.only.split(",") : ALL);
+for (const name of CASES) if (!ALL.includes(name)) throw new Error(`unknown case ${name}`);
 /**
- * libtorrent as downloader: plaintext by default, like shoal (which has no MSE). With its
- * default encrypted-first policy it pays RC4 against a libtorrent seeder and a ~1.5 s
- * reconnect against a shoal seeder; `--lt-encryption` measures that instead.
+ * libtorrent as downloader: plaintext by default, like shoal's outgoing connections. With its
+ * default encrypted-first policy it pays RC4 against a libtorrent seeder; `--lt-encryption`
+ * measures that instead.
  */
 const LT_FETCH_MODE = values["lt-encryption"] ? [] : ["plaintext"];
-/**
- * shoal runs as `deno task compile` builds it: with a 2 MiB young generation, which keeps peak
- * RSS about 20 MiB lower at no measured cost. `--default-v8` measures Deno's defaults instead.
- */
-const SHOAL_V8_FLAGS = values["default-v8"] ? [] : ["--v8-flags=--max-semi-space-size=2"];
+const SHOAL = [Deno.execPath(), ...shoalArgs()];
+const PEER_FLAGS = ["--no-trackers", "--no-dht", "--quiet", "--port", "0"];
 
-const RUSAGE_WRAPPER = `
-import json, resource, subprocess, sys, time
-start = time.monotonic()
-code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
-seconds = time.monotonic() - start
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"code": code, "seconds": seconds, "cpu": r.ru_utime + r.ru_stime,
-                  "maxRssKiB": r.ru_maxrss}))
-`;
-
-interface Run {
-  seconds: number;
-  cpu: number;
-  maxRssKiB: number;
-}
-
-/** Runs a command to completion under the rusage wrapper. */
-async function measured(cmd: string[]): Promise<Run> {
-  const out = await new Deno.Command(PYTHON, {
-    args: ["-c", RUSAGE_WRAPPER, ...cmd],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const report = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
-  if (report.code !== 0) throw new Error(`${cmd.join(" ")} exited with ${report.code}`);
-  return report;
-}
-
-/** CPU seconds (user + system) of a running process, from /proc. */
-function cpuOf(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
-}
-
-/** Peak RSS (VmHWM) of a running process in KiB, from /proc. */
-function peakRssOf(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-}
-
-async function writePayload(path: string, size: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const chunk = new Uint8Array(4 * 1024 * 1024);
-  for (let left = size; left > 0; left -= chunk.length) {
-    for (let i = 0; i < chunk.length; i += 65536) {
-      crypto.getRandomValues(chunk.subarray(i, i + 65536));
-    }
-    const part = chunk.subarray(0, Math.min(left, chunk.length));
-    for (let done = 0; done < part.length;) done += await file.write(part.subarray(done));
-  }
-  await file.syncData(); // its write-back must not overlap the first round
-}
-
-/** A long-running seeder: its PID, port and a stop function. */
-interface Seeder {
-  pid: number;
-  port: number;
-  stop(): Promise<void>;
-}
-
-async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`seeder ended early: ${text}`);
-    text += value;
-  }
-  return text;
-}
-
-async function startLibtorrentSeeder(torrent: string, dir: string): Promise<Seeder> {
-  const config = JSON.stringify({ torrent, dir, seed: true, port: 0 });
-  const child = new Deno.Command(PYTHON, {
-    args: [LT_PEER, "peer", config],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const ready = JSON.parse((await readLine(reader)).split("\n")[0]);
-  return {
-    pid: child.pid,
-    port: ready.port,
-    async stop() {
-      await child.stdin.close();
-      await reader.cancel();
-      await child.status;
-    },
-  };
-}
-
-async function startShoalSeeder(torrent: string, dir: string): Promise<Seeder> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      ...SHOAL_V8_FLAGS,
-      "--config",
-      CONFIG,
-      CLI,
-      "seed",
-      torrent,
-      "-o",
-      dir,
-      "--port",
-      `${port}`,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  // Wait until it listens (it checks the data first).
-  const deadline = Date.now() + 600_000;
-  while (Date.now() < deadline) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  return {
-    pid: child.pid,
-    port,
-    async stop() {
-      child.kill("SIGINT");
-      await child.status;
-      await drain.catch(() => {});
-    },
-  };
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
-function mbps(seconds: number): number {
-  return SIZE / seconds / 1e6;
-}
+const mbps = (run: Run) => SIZE / run.seconds / 1e6;
+const mib = (kib: number) => kib / 1024;
 
 function row(label: string, run: Run): string {
-  return `${label.padEnd(34)} ${mbps(run.seconds).toFixed(0).padStart(6)} MB/s  ` +
-    `${run.seconds.toFixed(2).padStart(7)} s  cpu ${run.cpu.toFixed(2).padStart(6)} s  ` +
-    `peak RSS ${(run.maxRssKiB / 1024).toFixed(0).padStart(5)} MiB`;
+  return `${label.padEnd(36)} ${mbps(run).toFixed(0).padStart(5)} MB/s ${
+    run.seconds.toFixed(2).padStart(6)
+  } s  cpu ${run.cpu.toFixed(2).padStart(5)} s  peak RSS ${mib(run.maxRssKiB).toFixed(0)} MiB`;
 }
 
-function best(runs: Run[]): Run {
-  return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+/** "name: median (min-max)" lines for the runs of one side. */
+function summary(label: string, runs: Run[]): string {
+  return `${label.padEnd(28)} ${spread(runs.map(mbps), 0)} MB/s, cpu ${
+    spread(runs.map((r) => r.cpu))
+  } s, peak RSS ${spread(runs.map((r) => mib(r.maxRssKiB)), 0)} MiB`;
+}
+
+/** Ratios of medians: throughput a/b (b's time over a's), cpu a/b. */
+function ratios(a: Run[], b: Run[]): string {
+  const t = median(b.map((r) => r.seconds)) / median(a.map((r) => r.seconds));
+  const c = median(a.map((r) => r.cpu)) / median(b.map((r) => r.cpu));
+  return `throughput ${t.toFixed(2)}x, cpu ${c.toFixed(2)}x`;
+}
+
+const results: string[] = [];
+function report(line: string): void {
+  console.log(line);
+  results.push(line);
 }
 
 const work = values.dir ?? await Deno.makeTempDir({ prefix: "shoal-e2e-" });
 try {
-  const seedDir = `${work}/seed`;
-  await Deno.mkdir(seedDir, { recursive: true });
-  const payload = `${seedDir}/payload.bin`;
-  console.log(`payload: ${SIZE / 1024 / 1024} MiB in ${work}; ${ROUNDS} rounds`);
-  await writePayload(payload, SIZE);
-  const torrentPath = `${work}/payload.torrent`;
-  await Deno.writeFile(torrentPath, await createTorrent(payload));
-  const meta = parseTorrent(await Deno.readFile(torrentPath));
-  console.log(`torrent: ${meta.pieceCount} pieces of ${meta.pieceLength / 1024} KiB`);
-  // shoal seed and a shoal download want resume data or a check; give both a fresh folder.
+  const { seedDir, torrent } = await preparePayload(work, SIZE);
   const getDir = `${work}/get`;
   const clean = () => Deno.remove(getDir, { recursive: true }).catch(() => {});
-  /** libtorrent downloads the torrent into getDir from one peer, measured. */
+  const fresh = async () => {
+    await clean();
+    await sync();
+  };
   const ltFetch = (port: number) =>
+    measured([PYTHON, LT_PEER, "fetch", torrent, getDir, "127.0.0.1", `${port}`, ...LT_FETCH_MODE]);
+  const shoalFetch = (port: number, extra: string[] = []) =>
     measured([
-      PYTHON,
-      LT_PEER,
-      "fetch",
-      torrentPath,
+      ...SHOAL,
+      "download",
+      torrent,
+      "-o",
       getDir,
-      "127.0.0.1",
-      `${port}`,
-      ...LT_FETCH_MODE,
+      "--peer",
+      `127.0.0.1:${port}`,
+      ...PEER_FLAGS,
+      ...extra,
     ]);
+  /**
+   * One untimed libtorrent download from a new seeder: a libtorrent seeder in seed mode checks
+   * each piece the first time it serves it, and every seeder's page cache warms up, so the
+   * first timed run would pay for what the others do not.
+   */
+  const warmUp = async (port: number) => {
+    await fresh();
+    await ltFetch(port);
+  };
+  console.log(`payload: ${SIZE / 1024 / 1024} MiB in ${work}; ${ROUNDS} rounds`);
+  const ltFromLt: Run[] = [];
 
-  if (values.only !== "upload") {
-    console.log("\n# download: from one libtorrent seeder");
-    const seeder = await startLibtorrentSeeder(torrentPath, seedDir);
+  if (CASES.has("download") || CASES.has("shoal-shoal")) {
+    console.log("\n# download from one libtorrent seeder (order alternates by round)");
+    const seeder = await startLibtorrentSeeder(torrent, seedDir);
     const shoal: Run[] = [];
-    const lt: Run[] = [];
     try {
+      await warmUp(seeder.port);
       for (let round = 1; round <= ROUNDS; round++) {
-        await clean();
-        const s = await measured([
-          Deno.execPath(),
-          "run",
-          "-A",
-          ...SHOAL_V8_FLAGS,
-          "--config",
-          CONFIG,
-          CLI,
-          "download",
-          torrentPath,
-          "-o",
-          getDir,
-          "--peer",
-          `127.0.0.1:${seeder.port}`,
-          "--no-trackers",
-          "--quiet",
-          "--port",
-          "0",
-        ]);
-        console.log(row(`round ${round} shoal download`, s));
-        shoal.push(s);
-        await clean();
-        const l = await ltFetch(seeder.port);
-        console.log(row(`round ${round} libtorrent download`, l));
-        lt.push(l);
+        const order = round % 2 ? ["shoal", "libtorrent"] : ["libtorrent", "shoal"];
+        for (const who of order) {
+          await fresh();
+          const run = who === "shoal" ? await shoalFetch(seeder.port) : await ltFetch(seeder.port);
+          console.log(row(`round ${round} ${who}`, run));
+          (who === "shoal" ? shoal : ltFromLt).push(run);
+        }
       }
     } finally {
       await seeder.stop();
       await clean();
     }
-    const s = best(shoal);
-    const l = best(lt);
-    console.log(
-      `download ratio shoal/libtorrent (best rounds): throughput ${
-        (l.seconds / s.seconds).toFixed(2)
-      }x, cpu ${(s.cpu / l.cpu).toFixed(2)}x, peak RSS shoal ${
-        (s.maxRssKiB / 1024).toFixed(0)
-      } MiB vs ${(l.maxRssKiB / 1024).toFixed(0)} MiB`,
-    );
+    report(summary("download: shoal", shoal));
+    report(summary("download: libtorrent", ltFromLt));
+    report(`download ratio shoal/libtorrent (medians): ${ratios(shoal, ltFromLt)}`);
   }
 
-  if (values.only !== "download") {
+  if (CASES.has("upload")) {
     console.log("\n# upload: libtorrent downloads from a shoal seeder, then a libtorrent seeder");
-    const results: Record<string, { runs: Run[]; seederCpu: number; seederRssKiB: number }> = {};
+    const runs: Record<string, Run[]> = { shoal: [], libtorrent: [] };
+    const seeders: Record<string, { cpu: number; rssKiB: number }> = {};
     for (const kind of ["shoal", "libtorrent"] as const) {
-      const seeder = kind === "shoal"
-        ? await startShoalSeeder(torrentPath, seedDir)
-        : await startLibtorrentSeeder(torrentPath, seedDir);
-      const runs: Run[] = [];
-      const cpuBefore = cpuOf(seeder.pid);
-      let seederRssKiB = 0;
+      const seeder: Seeder = kind === "shoal"
+        ? await startShoalSeeder(torrent, seedDir, undefined, ["--no-dht"])
+        : await startLibtorrentSeeder(torrent, seedDir);
       try {
+        await warmUp(seeder.port);
+        const before = cpuOf(seeder.pid);
         for (let round = 1; round <= ROUNDS; round++) {
-          await clean();
-          const r = await ltFetch(seeder.port);
-          console.log(row(`round ${round} libtorrent <- ${kind} seeder`, r));
-          runs.push(r);
+          await fresh();
+          const run = await ltFetch(seeder.port);
+          console.log(row(`round ${round} libtorrent <- ${kind}`, run));
+          runs[kind].push(run);
         }
-        seederRssKiB = peakRssOf(seeder.pid);
-        const seederCpu = (cpuOf(seeder.pid) - cpuBefore) / ROUNDS;
-        results[kind] = { runs, seederCpu, seederRssKiB };
-        console.log(
-          `${kind} seeder: cpu ${seederCpu.toFixed(2)} s per round, peak RSS ${
-            (seederRssKiB / 1024).toFixed(0)
-          } MiB`,
-        );
+        seeders[kind] = {
+          cpu: (cpuOf(seeder.pid) - before) / ROUNDS,
+          rssKiB: peakRssOf(seeder.pid),
+        };
       } finally {
         await seeder.stop();
         await clean();
       }
     }
-    const s = best(results.shoal.runs);
-    const l = best(results.libtorrent.runs);
-    console.log(
-      `upload ratio shoal/libtorrent seeder (best rounds): throughput ${
-        (l.seconds / s.seconds).toFixed(2)
-      }x, seeder cpu ${(results.shoal.seederCpu / results.libtorrent.seederCpu).toFixed(2)}x`,
+    for (const kind of ["shoal", "libtorrent"]) {
+      report(
+        `${summary(`upload: lt <- ${kind} seeder`, runs[kind])}; seeder cpu ${
+          seeders[kind].cpu.toFixed(2)
+        } s per round, seeder peak RSS ${mib(seeders[kind].rssKiB).toFixed(0)} MiB`,
+      );
+    }
+    const t = median(runs.libtorrent.map((r) => r.seconds)) /
+      median(runs.shoal.map((r) => r.seconds));
+    report(
+      `upload ratio shoal/libtorrent seeder (medians): throughput ${t.toFixed(2)}x, seeder cpu ${
+        (seeders.shoal.cpu / seeders.libtorrent.cpu).toFixed(2)
+      }x`,
     );
   }
+
+  if (CASES.has("shoal-shoal")) {
+    console.log("\n# shoal -> shoal (one seeder, one leecher)");
+    const seeder = await startShoalSeeder(torrent, seedDir, undefined, ["--no-dht"]);
+    const runs: Run[] = [];
+    try {
+      await warmUp(seeder.port);
+      for (let round = 1; round <= ROUNDS; round++) {
+        await fresh();
+        const run = await shoalFetch(seeder.port);
+        console.log(row(`round ${round} shoal <- shoal`, run));
+        runs.push(run);
+      }
+    } finally {
+      await seeder.stop();
+      await clean();
+    }
+    report(summary("shoal -> shoal", runs));
+    report(`shoal->shoal / libtorrent->libtorrent (medians): ${ratios(runs, ltFromLt)}`);
+  }
+
+  if (CASES.has("verify")) {
+    console.log("\n# verify: shoal verify against libtorrent's recheck of the same data");
+    const canDrop = await Deno.writeTextFile("/proc/sys/vm/drop_caches", "3").then(
+      () => true,
+      () => false,
+    );
+    for (const cache of canDrop ? ["warm", "cold"] : ["warm"]) {
+      const runs: Record<string, Run[]> = { shoal: [], libtorrent: [] };
+      for (let round = 1; round <= ROUNDS; round++) {
+        const order = round % 2 ? ["shoal", "libtorrent"] : ["libtorrent", "shoal"];
+        for (const who of order) {
+          await sync();
+          if (cache === "cold") await Deno.writeTextFile("/proc/sys/vm/drop_caches", "3");
+          else await measured(["cat", `${seedDir}/payload.bin`]); // all of it in the page cache
+          const run = who === "shoal"
+            ? await measured([...SHOAL, "verify", torrent, "-o", seedDir])
+            : await measured([PYTHON, LT_PEER, "check", torrent, seedDir]);
+          console.log(row(`round ${round} ${who} (${cache})`, run));
+          runs[who].push(run);
+        }
+      }
+      report(summary(`verify ${cache}: shoal`, runs.shoal));
+      report(summary(`verify ${cache}: libtorrent`, runs.libtorrent));
+      report(
+        `verify ${cache} ratio (medians, time lt/shoal): ${ratios(runs.shoal, runs.libtorrent)}`,
+      );
+    }
+  }
+
+  if (CASES.has("info")) {
+    console.log("\n# info: a torrent with 100,000 files");
+    const path = `${work}/many.torrent`;
+    await Deno.writeFile(path, manyFilesTorrent(100_000));
+    const runs: Run[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const run = await measured([...SHOAL, "info", path]);
+      console.log(
+        `round ${round} shoal info: ${run.seconds.toFixed(3)} s, cpu ${run.cpu.toFixed(2)} s`,
+      );
+      runs.push(run);
+    }
+    report(`info of 100,000 files: ${spread(runs.map((r) => r.seconds), 3)} s (target < 0.5 s)`);
+  }
+
+  if (CASES.has("multi")) {
+    console.log("\n# multi: three torrents at once in one Client, each from its own seeder");
+    const parts = await Promise.all(
+      [0, 1, 2].map((i) =>
+        preparePayload(`${work}/multi${i}`, Math.floor(SIZE / 3 / 16384) * 16384, `part${i}.bin`)
+      ),
+    );
+    const seeders = await Promise.all(
+      parts.map((p) => startLibtorrentSeeder(p.torrent, p.seedDir)),
+    );
+    const runs: Run[] = [];
+    try {
+      for (let round = 1; round <= ROUNDS; round++) {
+        await fresh();
+        const run = await measured([
+          ...SHOAL,
+          "download",
+          ...parts.map((p) => p.torrent),
+          "-o",
+          getDir,
+          ...seeders.flatMap((s) => ["--peer", `127.0.0.1:${s.port}`]),
+          ...PEER_FLAGS,
+        ]);
+        console.log(row(`round ${round} shoal, 3 torrents`, run));
+        runs.push(run);
+      }
+    } finally {
+      await Promise.all(seeders.map((s) => s.stop()));
+      await clean();
+    }
+    report(summary("3 torrents in one Client (total)", runs));
+  }
+
+  if (CASES.has("cat")) {
+    console.log("\n# cat: time to first byte from a seeder throttled to 2 MB/s");
+    const seeder = await startLibtorrentSeeder(torrent, seedDir, 2_000_000);
+    const times: number[] = [];
+    try {
+      for (let round = 1; round <= ROUNDS; round++) {
+        await fresh();
+        times.push(await catFirstByte(seeder.port, torrent, getDir));
+        console.log(`round ${round} shoal cat: first byte after ${times.at(-1)!.toFixed(2)} s`);
+      }
+    } finally {
+      await seeder.stop();
+      await clean();
+    }
+    report(`cat time to first byte (2 MB/s seeder): ${spread(times)} s`);
+  }
+  console.log("\n# summary");
+  for (const line of results) console.log(line);
 } finally {
   if (!values.dir) await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+/** Seconds from starting `shoal cat` until its first byte on standard output. */
+async function catFirstByte(port: number, torrentPath: string, dir: string): Promise<number> {
+  const started = performance.now();
+  const child = new Deno.Command("timeout", {
+    args: [
+      "120",
+      ...SHOAL,
+      "cat",
+      torrentPath,
+      "0",
+      "-o",
+      dir,
+      "--peer",
+      `127.0.0.1:${port}`,
+      "--no-trackers",
+      "--no-dht",
+      "--port",
+      "0",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  try {
+    const { done } = await reader.read();
+    if (done) throw new Error("shoal cat wrote nothing");
+    return (performance.now() - started) / 1000;
+  } finally {
+    await reader.cancel();
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+/** A torrent of `count` files of 1 KiB in nested folders (piece hashes are not real). */
+function manyFilesTorrent(count: number): Uint8Array {
+  const files = Array.from({ length: count }, (_, i) => ({
+    length: 1024,
+    path: [`d${Math.floor(i / 1000)}`, `file-${i}.bin`],
+  }));
+  const pieceLength = 1024 * 1024;
+  const pieces = Math.ceil((count * 1024) / pieceLength);
+  return encodeBencode({
+    announce: "http://127.0.0.1:1/announce",
+    info: { files, name: "many", "piece length": pieceLength, pieces: new Uint8Array(pieces * 20) },
+  });
 }

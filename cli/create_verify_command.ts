@@ -1,5 +1,6 @@
 // `shoal create` and `shoal verify`: making a torrent of files, and checking files against one.
 
+import { pieceSize } from "../src/metainfo/geometry.ts";
 import { parseTorrent } from "../src/metainfo/parse_torrent.ts";
 import { HashPool } from "../src/sha1/hash_pool.ts";
 import { checkPieces } from "../src/storage/check_pieces.ts";
@@ -95,8 +96,25 @@ export async function commandVerify(
   const bar = !values.json && Deno.stdout.isTerminal();
   await using pool = new HashPool();
   await using storage = await TorrentStorage.open(meta, dir);
-  const have = await checkPieces(meta, storage, {
-    hash: async (data) => (await pool.hash(data)).digest,
+  // Piece buffers go round between the disk and the hash workers (as in a session's check):
+  // no new buffer per piece.
+  const spare: Uint8Array[] = [];
+  const source = {
+    fileSizes: () => storage.fileSizes(),
+    readPiece: (index: number) => {
+      const size = pieceSize(meta, index);
+      return storage.readBlock(index, 0, size, size === meta.pieceLength ? spare.pop() : undefined);
+    },
+  };
+  const have = await checkPieces(meta, source, {
+    hash: async (data) => {
+      const hashed = await pool.hash(data);
+      if (hashed.data.length === meta.pieceLength && hashed.data.byteOffset === 0) {
+        spare.push(hashed.data);
+      }
+      return hashed.digest;
+    },
+    concurrency: 16,
     signal,
     onProgress: bar
       ? (checked, total) =>

@@ -11,6 +11,8 @@ export {
   CONNECT_TIMEOUT_MS,
   connectPeer,
   type ConnectPeerOptions,
+} from "./connect_peer.ts";
+export {
   IDLE_TIMEOUT_MS,
   KEEP_ALIVE_INTERVAL_MS,
   PeerConnection,

@@ -89,18 +89,24 @@ export async function* requestBatches<P extends PipelinePeer>(
       peer.adaptQueueDepth(nowMs);
     }
     runTimers(scheduler, peer, nowMs, requestTimeoutMs, snubTimeoutMs);
+    peer.wakeBelow = undefined;
     // Choked, a peer may still be asked for the pieces it allowed fast (BEP 6).
     const only = peer.peerChoking ? peer.allowedFast : undefined;
     if ((!peer.peerChoking || only?.size) && peer.amInterested && !scheduler.finished) {
       const outstanding = peer.outstanding.size;
-      const room = (peer.snubbed ? 1 : peer.queueDepth) - outstanding;
-      if (room >= Math.max(1, peer.queueDepth >> 3) || (outstanding === 0 && room > 0)) {
+      const limit = peer.snubbed ? 1 : peer.queueDepth;
+      const room = limit - outstanding;
+      const refill = Math.max(1, peer.queueDepth >> 3);
+      if (room >= refill || (outstanding === 0 && room > 0)) {
         const batch = scheduler.fillRequests(peer, room, nowMs, only);
         if (batch.length > 0) {
           if (outstanding === 0) peer.lastProgressAtMs = nowMs;
           yield batch;
           continue;
         }
+      } else {
+        // Too little room to refill: delivered blocks need not wake us until there is.
+        peer.wakeBelow = Math.max(0, limit - refill);
       }
     }
     await scheduler.wait(peer, signal, nextTimerMs(peer, requestTimeoutMs, snubTimeoutMs) - nowMs);

@@ -10,6 +10,12 @@ export interface SchedulerPeer {
   readonly outstanding: Map<number, number>;
   /** Pieces the peer suggested (BEP 6), tried first when they are among the most wanted. */
   readonly suggested?: Iterable<number>;
+  /**
+   * A delivered block wakes the peer's request pipeline only once `outstanding` is down to
+   * this many (the pipeline sets it when it waits for room): saves a wake-up, a timer and a
+   * promise per block. Unset: every block wakes it.
+   */
+  wakeBelow?: number;
 }
 
 /** Options for {@linkcode PieceScheduler}. */

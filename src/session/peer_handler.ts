@@ -118,14 +118,17 @@ export class PeerHandler {
         });
       }
       for await (const message of conn.messages()) {
-        const problem = await this.#handleMessage(peer, message);
+        let problem = this.#handleMessage(peer, message);
+        if (problem instanceof Promise) problem = await problem; // most messages need no await
         if (problem) {
           reason = problem;
           break;
         }
         // The download limit meters bytes received: not reading on makes TCP slow the sender.
-        if (message.type === "piece") {
-          await this.#init.downloadLimit.take(message.block.length, signal);
+        // (Unlimited: not even an await.)
+        const { downloadLimit } = this.#init;
+        if (message.type === "piece" && downloadLimit.bytesPerSecond !== undefined) {
+          await downloadLimit.take(message.block.length, signal);
         }
       }
       reason ??= "connection closed";
@@ -222,8 +225,11 @@ export class PeerHandler {
     if (type === "allowed-fast" && peer.peerChoking) scheduler.wake(peer);
   }
 
-  /** Handles one message; returns a reason to drop the peer, if any. */
-  async #handleMessage(peer: SwarmPeer, message: PeerMessage): Promise<string | undefined> {
+  /** Handles one message; returns a reason to drop the peer, if any (a promise when it waits). */
+  #handleMessage(
+    peer: SwarmPeer,
+    message: PeerMessage,
+  ): string | undefined | Promise<string | undefined> {
     const { scheduler } = this.#init;
     const { extensions } = peer.conn;
     if (FAST_MESSAGES.has(message.type) && !extensions.fast) {
@@ -265,15 +271,14 @@ export class PeerHandler {
         peer.peerInterested = false;
         return undefined;
       case "have":
-        if (scheduler.peerHave(peer, message.index)) await this.#updateInterest(peer);
-        return this.#dropIfBothSeeds(peer);
+        if (!scheduler.peerHave(peer, message.index)) return this.#dropIfBothSeeds(peer);
+        return this.#updateInterest(peer).then(() => this.#dropIfBothSeeds(peer));
       case "bitfield":
       case "have-all":
       case "have-none": {
         const pieces = message.type === "bitfield" ? message.bytes : message.type === "have-all";
         scheduler.setPeerPieces(peer, pieces);
-        await this.#updateInterest(peer);
-        return this.#dropIfBothSeeds(peer);
+        return this.#updateInterest(peer).then(() => this.#dropIfBothSeeds(peer));
       }
       case "request":
         return this.#init.upload.onRequest(peer, message);

@@ -1,7 +1,7 @@
 // A pool of module Web Workers running the hand-written SHA-1, so piece checks (BEP 3) do not
 // block the event loop. Each worker hashes up to four jobs per message on the 4-lane SIMD
 // kernel (Sha1Batch), so jobs are sent in batches of four; a batch that is not full waits at
-// most BATCH_WAIT_MS for company. `deno compile` needs `--include src/sha1/hash_worker.ts` for
+// most BATCH_WAIT_MS (25 ms) for company. `deno compile` needs `--include src/sha1/hash_worker.ts` for
 // the workers to load inside the compiled binary.
 
 import { equalBytes } from "../bytes/bytes.ts";
@@ -20,9 +20,12 @@ const BATCHES_PER_WORKER = 2;
 
 /**
  * How long the oldest queued job may wait for others to fill a batch of four. A batch of one
- * runs on the JS SHA-1 at about half the speed per core of a full SIMD batch.
+ * or two runs on the JS SHA-1 at about half the speed per core of a full SIMD batch, so waiting
+ * pays: a download at 500 MB/s completes a 1 MiB piece every 2 ms, and with a 2 ms wait most
+ * batches went out with one or two pieces (measured: hashing took 1.4 CPU s per GiB instead of
+ * 0.5). The wait only delays a piece's check, never the download (the pieces are in memory).
  */
-const BATCH_WAIT_MS = 2;
+const BATCH_WAIT_MS = 25;
 
 /** Options for {@linkcode HashPool}. */
 export interface HashPoolOptions {
@@ -87,7 +90,7 @@ interface Slot {
  * Workers. Jobs are queued first in, first out and handed to idle workers in batches of up to
  * four, which a worker hashes at once on its SIMD kernel (best when they have one length, like
  * the pieces of one torrent; {@linkcode HashPool.hashMany} queues several together). A job that
- * finds no company waits at most a few milliseconds before it is sent alone. Workers are
+ * finds no company waits at most 25 ms before it is sent alone. Workers are
  * started on demand. Without `Worker`, or with `size: 0`, it hashes on the main thread; it
  * also falls back to the main thread when a worker cannot start (e.g. `deno run` without read
  * permission for `hash_worker.ts`, or a `deno compile` binary built without

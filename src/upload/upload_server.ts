@@ -20,6 +20,29 @@ export const UPLOAD_BATCH_BYTES: number = 256 * 1024;
 /** Whole pieces kept in the upload read cache (pieces over 4 MiB are read block by block). */
 export const UPLOAD_CACHE_PIECES = 16;
 const MAX_CACHED_PIECE_BYTES = 4 * 1024 * 1024;
+/**
+ * Queued requests looked at past the batch being sent: their pieces are read ahead (whole), so
+ * the next batch finds them in the cache instead of waiting for the disk.
+ */
+const READ_AHEAD_REQUESTS = 256;
+/** Most pieces read ahead for one peer at once. */
+const READ_AHEAD_PIECES = 2;
+/** Recycled piece buffers kept (each eviction frees one and the next read takes it). */
+const MAX_FREE_BUFFERS = 4;
+
+/** A whole piece in the read cache. */
+interface CachedPiece {
+  /** Settles with the piece's bytes. */
+  readonly data: Promise<Uint8Array>;
+  /** Bytes reserved in the memory budget for it (0 without a budget). */
+  readonly bytes: number;
+  /** The buffer it is read into, recycled once it leaves the cache and is not pinned. */
+  readonly buffer: Uint8Array;
+  /** Batches holding views of it that are not written yet. */
+  pins: number;
+  /** `true` once it left the cache (its buffer is recycled when the last pin goes). */
+  evicted: boolean;
+}
 
 /** What the upload server reads and updates about a peer. */
 export interface UploadPeer {
@@ -68,7 +91,9 @@ export interface UploadServerInit {
  */
 export class UploadServer {
   readonly #init: UploadServerInit;
-  readonly #cache = new Map<number, { data: Promise<Uint8Array>; bytes: number }>();
+  readonly #cache = new Map<number, CachedPiece>();
+  /** Piece buffers of full-length pieces that left the cache, ready for the next read. */
+  readonly #free: Uint8Array[] = [];
   /** Pieces whose data went missing from disk: no longer served. */
   readonly #lost = new Set<number>();
 
@@ -151,12 +176,24 @@ export class UploadServer {
     const cached = this.#cache.get(index);
     if (!cached) return;
     this.#cache.delete(index);
+    cached.evicted = true;
     this.#init.budget?.release(cached.bytes, "cache");
+    if (cached.pins === 0) this.#recycle(cached);
   }
 
   /** Empties the read cache (its bytes go back to the memory budget). */
   dispose(): void {
     for (const index of [...this.#cache.keys()]) this.forgetPiece(index);
+    this.#free.length = 0;
+  }
+
+  /** Keeps the buffer of a piece that left the cache for the next read (a few at most). */
+  #recycle(cached: CachedPiece): void {
+    const { buffer } = cached;
+    if (buffer.length !== this.#init.info.pieceLength) return;
+    if (this.#free.length >= MAX_FREE_BUFFERS) return;
+    // Only once its read is over: a read still running would write into the next piece.
+    cached.data.then(() => this.#free.push(buffer), () => {});
   }
 
   /**
@@ -183,10 +220,18 @@ export class UploadServer {
           batch.push(request);
           bytes += request.length;
         }
-        await this.#init.limit.take(bytes, signal);
-        const read = await Promise.all(batch.map((request) => this.#readOrLose(request)));
+        const pinned = this.#pin(batch);
+        this.#readAhead(peer.uploadQueue);
+        let read: (Uint8Array | undefined)[];
+        try {
+          await this.#init.limit.take(bytes, signal);
+          read = await Promise.all(batch.map((request) => this.#readOrLose(request, pinned)));
+          await writing;
+        } catch (error) {
+          this.#unpin(pinned);
+          throw error;
+        }
         const lost = batch.filter((_, i) => read[i] === undefined);
-        await writing;
         // Choked while the batch was read: the rest of the queue was rejected, and so is this
         // batch, but for the pieces it may have while choked (BEP 6 allowed fast).
         const refused = batch.filter((r, i) => read[i] !== undefined && isChoked(peer, r.index));
@@ -202,8 +247,14 @@ export class UploadServer {
           pieces.push({ type: "piece", ...r, block });
           sent += r.length;
         });
-        if (pieces.length === 0) continue;
-        writing = peer.conn.send(pieces).then(() => this.#init.onSent(peer, sent));
+        if (pieces.length === 0) {
+          this.#unpin(pinned);
+          continue;
+        }
+        const sending = peer.conn.send(pieces);
+        // The views stay pinned until the bytes are copied out and written.
+        sending.finally(() => this.#unpin(pinned)).catch(() => {});
+        writing = sending.then(() => this.#init.onSent(peer, sent));
         writing.catch(() => {}); // awaited on the next turn; never left unhandled
       }
       await writing;
@@ -216,10 +267,13 @@ export class UploadServer {
    * Reads a block, or (when its data went missing from disk: a file deleted under a seed)
    * reports the piece lost once and returns `undefined`; the rest goes on being served.
    */
-  async #readOrLose(request: BlockRequest): Promise<Uint8Array | undefined> {
+  async #readOrLose(
+    request: BlockRequest,
+    pinned: ReadonlyMap<number, CachedPiece>,
+  ): Promise<Uint8Array | undefined> {
     if (this.#lost.has(request.index)) return undefined;
     try {
-      return await this.#readBlock(request);
+      return await this.#readBlock(request, pinned);
     } catch (error) {
       if (!(error instanceof StorageError) || error.code !== "EMISSING") throw error;
       if (!this.#lost.has(request.index)) {
@@ -230,26 +284,84 @@ export class UploadServer {
     }
   }
 
-  /** Reads a block for upload, through a small cache of whole pieces. */
-  async #readBlock(request: BlockRequest): Promise<Uint8Array> {
+  /** Pins the cached pieces a batch's blocks come from (reading those not cached yet). */
+  #pin(batch: readonly BlockRequest[]): Map<number, CachedPiece> {
+    const pinned = new Map<number, CachedPiece>();
+    for (const { index } of batch) {
+      if (pinned.has(index)) continue;
+      const cached = this.#cached(index);
+      if (!cached) continue;
+      cached.pins++;
+      pinned.set(index, cached);
+    }
+    return pinned;
+  }
+
+  #unpin(pinned: ReadonlyMap<number, CachedPiece>): void {
+    for (const cached of pinned.values()) {
+      cached.pins--;
+      if (cached.pins === 0 && cached.evicted) this.#recycle(cached);
+    }
+  }
+
+  /** Starts reading the pieces of the next queued requests, a few pieces ahead. */
+  #readAhead(queue: readonly BlockRequest[]): void {
+    let started = 0;
+    let last = -1;
+    for (let i = 0; i < queue.length && i < READ_AHEAD_REQUESTS; i++) {
+      const { index } = queue[i];
+      if (index === last) continue;
+      last = index;
+      if (this.#cache.has(index) || this.#lost.has(index)) continue;
+      if (this.#cached(index) === undefined || ++started >= READ_AHEAD_PIECES) return;
+    }
+  }
+
+  /**
+   * The cache entry of a piece, reading the whole piece into a recycled buffer when it is not
+   * cached; `undefined` for a piece too large to cache, a lost piece, or when the memory budget
+   * is full.
+   */
+  #cached(index: number): CachedPiece | undefined {
+    const cached = this.#cache.get(index);
+    if (cached) {
+      // Most recently used goes last, so eviction takes the oldest.
+      this.#cache.delete(index);
+      this.#cache.set(index, cached);
+      return cached;
+    }
     const { info, storage, budget } = this.#init;
-    const size = pieceSize(info, request.index);
-    let cached = this.#cache.get(request.index);
+    const size = pieceSize(info, index);
+    if (size > MAX_CACHED_PIECE_BYTES || this.#lost.has(index)) return undefined;
+    if (this.#cache.size >= UPLOAD_CACHE_PIECES) {
+      for (const [oldest, entry] of this.#cache) {
+        if (entry.pins === 0) {
+          this.forgetPiece(oldest);
+          break;
+        }
+      }
+      if (this.#cache.size >= UPLOAD_CACHE_PIECES) return undefined; // all in use
+    }
+    if (budget && !budget.tryReserve(size, "cache")) return undefined;
+    const buffer = (size === info.pieceLength ? this.#free.pop() : undefined) ??
+      new Uint8Array(size);
+    const data = storage.readBlock(index, 0, size, buffer);
+    const entry: CachedPiece = { data, bytes: budget ? size : 0, buffer, pins: 0, evicted: false };
+    this.#cache.set(index, entry);
+    data.catch(() => {
+      if (this.#cache.get(index) === entry) this.forgetPiece(index);
+    });
+    return entry;
+  }
+
+  /** Reads a block for upload, from its pinned cached piece or else from the disk. */
+  async #readBlock(
+    request: BlockRequest,
+    pinned: ReadonlyMap<number, CachedPiece>,
+  ): Promise<Uint8Array> {
+    const cached = pinned.get(request.index);
     if (!cached) {
-      if (size > MAX_CACHED_PIECE_BYTES) {
-        return storage.readBlock(request.index, request.begin, request.length);
-      }
-      if (this.#cache.size >= UPLOAD_CACHE_PIECES) {
-        const oldest = this.#cache.keys().next().value;
-        if (oldest !== undefined) this.forgetPiece(oldest);
-      }
-      if (budget && !budget.tryReserve(size, "cache")) {
-        return storage.readBlock(request.index, request.begin, request.length);
-      }
-      const data = storage.readPiece(request.index);
-      cached = { data, bytes: budget ? size : 0 };
-      this.#cache.set(request.index, cached);
-      data.catch(() => this.forgetPiece(request.index));
+      return this.#init.storage.readBlock(request.index, request.begin, request.length);
     }
     const data = await cached.data;
     return data.subarray(request.begin, request.begin + request.length);

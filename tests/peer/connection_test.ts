@@ -450,6 +450,44 @@ Deno.test("send() keeps concurrent batches whole and in order", async () => {
   strictEqual(server.downloadedBytes, 100 * 16384);
 });
 
+Deno.test("messages() keeps frames whole while a fast sender makes the read buffer grow", async () => {
+  const { client, server } = await connectedPair({ readBufferBytes: 20_000 });
+  await using _c = client;
+  await using _s = server;
+  const blocks = Array.from({ length: 200 }, (_, i) => new Uint8Array(16384).fill(i));
+  const sending = Promise.all(
+    blocks.map((block, i) => client.sendPiece(i % PIECE_COUNT, i, block)),
+  );
+  await sending; // all queued in the socket before the first read: reads fill the buffer
+  const got = await collect(server, blocks.length);
+  deepStrictEqual(
+    got,
+    blocks.map((block, i) => ({ type: "piece", index: i % PIECE_COUNT, begin: i, block })),
+  );
+});
+
+Deno.test("queuedBytes counts what send() accepted until it is written, failed sends included", async () => {
+  const { client, server } = await connectedPair();
+  await using _c = client;
+  await using _s = server;
+  strictEqual(client.queuedBytes, 0);
+  const block = new Uint8Array(16384);
+  const sends = [
+    client.send([{ type: "have", index: 1 }, { type: "interested" }]),
+    client.sendPiece(2, 0, block),
+  ];
+  strictEqual(client.queuedBytes, 9 + 5 + 13 + 16384);
+  const reading = collect(server, 3);
+  await Promise.all(sends);
+  strictEqual(client.queuedBytes, 0);
+  strictEqual((await reading).length, 3);
+  await client.close();
+  const failed = client.send({ type: "have", index: 3 });
+  strictEqual(client.queuedBytes, 9);
+  await rejects(failed, PeerError);
+  strictEqual(client.queuedBytes, 0);
+});
+
 Deno.test("a keep-alive is sent when nothing else was sent for the interval", async () => {
   const { client, server } = await connectedPair({ keepAliveIntervalMs: 60 });
   await using _c = client;

@@ -61,6 +61,35 @@ Deno.test("writePiece() in random order reproduces every file; padding never rea
   });
 });
 
+Deno.test("writePiece() of pieces larger than one write, across two files, in random order", async () => {
+  await withTempDir(async (dir) => {
+    const pieceLength = 256 * 1024 + 16; // many write chunks, and one that is not whole
+    const sizes = [3 * pieceLength + 1000, 2 * pieceLength - 7];
+    const total = sizes[0] + sizes[1];
+    const bytes = new Uint8Array(total);
+    for (let i = 0; i < total; i += 65536) {
+      crypto.getRandomValues(bytes.subarray(i, Math.min(total, i + 65536)));
+    }
+    const info = {
+      pieceLength,
+      pieceCount: Math.ceil(total / pieceLength),
+      totalLength: total,
+      multiFile: true,
+      files: [
+        { path: ["x", "a.bin"], offset: 0, length: sizes[0], padding: false },
+        { path: ["x", "b.bin"], offset: sizes[0], length: sizes[1], padding: false },
+      ],
+    } as unknown as TorrentInfo;
+    await using storage = await TorrentStorage.open(info, dir);
+    for (const index of shuffled([...Array(info.pieceCount).keys()])) {
+      const from = index * pieceLength;
+      await storage.writePiece(index, bytes.slice(from, Math.min(total, from + pieceLength)));
+    }
+    deepStrictEqual(await Deno.readFile(join(dir, "x", "a.bin")), bytes.subarray(0, sizes[0]));
+    deepStrictEqual(await Deno.readFile(join(dir, "x", "b.bin")), bytes.subarray(sizes[0]));
+  });
+});
+
 Deno.test("writePiece() of every piece at once (same files) does not interleave seeks and writes", async () => {
   await withTempDir(async (dir) => {
     const fixture = makeFixture([{ path: ["one.bin"], length: 200 * 1000 + 17 }], 1000, 3);
