@@ -40,7 +40,8 @@ class ScriptedTorrent {
   }
 }
 
-const strip = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+const ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
+const strip = (text: string) => text.replace(ESCAPE, "");
 
 Deno.test("Display: a bar with rates, ETA and peers; completed keeps the bar; nothing is drawn after finish()", async () => {
   const out: string[] = [];
