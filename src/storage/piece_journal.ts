@@ -5,7 +5,7 @@ import { toStorageError } from "./storage_error.ts";
  * beside the resume file (`<info hash>.journal`). It is not flushed piece by piece: after a
  * crash it names the pieces that may be on disk but are not in the resume file yet, so the
  * restart hashes only those instead of the whole torrent. Each save of the resume file
- * empties it. Four big-endian bytes per piece index.
+ * empties it of what the save recorded. Four big-endian bytes per piece index.
  *
  * Appends are synchronous writes (4 bytes into the page cache, no thread hop, no promise):
  * when `append` returns, the entry survives the process being killed, so a piece reported as
@@ -41,20 +41,31 @@ export class PieceJournal {
   }
 
   /**
-   * Empties the journal (after the resume file recorded everything in it).
+   * Starts the journal over after a resume save: it then holds only `keep`, the pieces written
+   * since the save's snapshot (they are in neither the resume file nor, otherwise, anywhere).
+   * Synchronous like `append`, so no append can fall between the truncation and the rewrite.
+   * @param keep Pieces to keep recorded.
    * @returns A settled promise.
-   * @throws {StorageError} (rejection) If the journal cannot be truncated.
+   * @throws {StorageError} (rejection) If the journal cannot be rewritten.
    */
-  reset(): Promise<void> {
+  reset(keep: Iterable<number> = []): Promise<void> {
     return this.#run(() => {
-      if (this.#file) this.#file.truncateSync(0);
-      else {
+      const kept = [...keep];
+      if (!this.#file && kept.length === 0) {
         try {
           Deno.truncateSync(this.#path, 0);
         } catch {
           // no journal yet: nothing to empty
         }
+        return;
       }
+      this.#file ??= Deno.openSync(this.#path, { write: true, create: true, append: true });
+      this.#file.truncateSync(0);
+      const entries = new Uint8Array(kept.length * 4);
+      const view = new DataView(entries.buffer);
+      kept.forEach((index, i) => view.setUint32(i * 4, index));
+      let done = 0;
+      while (done < entries.length) done += this.#file.writeSync(entries.subarray(done));
     });
   }
 

@@ -99,7 +99,12 @@ export class ResumeWriter {
           partsPath: this.#storage.partsPath,
           folder: this.#folder,
         });
-        await this.#journal.reset();
+        // Pieces verified since the snapshot are in neither file: they stay journalled.
+        const since: number[] = [];
+        for (let i = 0; i < this.#have.size; i++) {
+          if (this.#have.has(i) && !written.has(i)) since.push(i);
+        }
+        await this.#journal.reset(since);
       } catch (error) {
         this.#dirty = true;
         throw error;
