@@ -276,6 +276,7 @@ export class Client implements AsyncDisposable {
       storedTorrentPath: stored,
     }, lock);
     this.#torrents.set(torrent.infoHash, torrent);
+    this.#pool.warm(); // its first piece then finds a hash worker loaded
     torrent.start(this.#controller.signal);
     this.#trackDht(torrent);
     return torrent;

@@ -176,6 +176,11 @@ export class HashPool implements AsyncDisposable {
     return this.#startError;
   }
 
+  /** Number of workers started so far (loading or ready); they start on demand, or `warm()`. */
+  get workers(): number {
+    return this.#slots.length;
+  }
+
   /** Number of jobs waiting for a worker (not counting those being hashed). */
   get queued(): number {
     return this.#queue.length - this.#queueHead;
@@ -325,6 +330,25 @@ export class HashPool implements AsyncDisposable {
   async verify(data: Uint8Array, expected: Uint8Array): Promise<VerifyResult> {
     const result = await this.hash(data);
     return { ok: equalBytes(result.digest, expected), data: result.data };
+  }
+
+  /**
+   * Starts one worker now if none runs, so the first piece to hash does not wait for a
+   * worker to load (tens of milliseconds); a client calls it when a torrent is added.
+   * @example
+   * ```ts
+   * import { HashPool } from "@shoal/shoal";
+   * import { strictEqual } from "node:assert/strict";
+   * await using pool = new HashPool({ size: 2 });
+   * strictEqual(pool.workers, 0);
+   * pool.warm();
+   * pool.warm(); // one is enough to start with
+   * strictEqual(pool.workers, 1);
+   * ```
+   */
+  warm(): void {
+    if (this.#closed || this.#size === 0 || this.#slots.length > 0) return;
+    this.#spawn();
   }
 
   /**
