@@ -43,11 +43,16 @@ RATE and BYTES are bytes (per second), with an optional k, m or g suffix (powers
 Exit codes: 0 success, 1 error or incomplete data (verify), 2 bad usage, 130 interrupted.`;
 
 const encoder = new TextEncoder();
+/** Writes all of `text` (a write to a pipe may take only part of it). */
+function writeFully(file: typeof Deno.stdout, text: string): void {
+  const bytes = encoder.encode(text);
+  for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+}
 function write(text: string): void {
-  Deno.stdout.writeSync(encoder.encode(text));
+  writeFully(Deno.stdout, text);
 }
 function writeErr(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(text));
+  writeFully(Deno.stderr, text);
 }
 function line(text = ""): void {
   write(text + "\n");

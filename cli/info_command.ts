@@ -142,7 +142,7 @@ function printTorrent(meta: Metainfo, json: boolean, line: (text: string) => voi
   );
   if (meta.urlList.length > 0) line(`web seeds:   ${printable(meta.urlList.join(", "))}`);
   line(`files:       ${files.length}`);
-  for (const entry of fileTree(files)) line(`  ${entry}`);
+  line(fileTree(files).map((entry) => `  ${entry}`).join("\n")); // one write, not one per file
 }
 
 /**
