@@ -40,19 +40,45 @@ export interface BencodePrefix {
 export interface DecodeBencodeOptions {
   /** When given, the span of every list and dictionary is recorded here. */
   spans?: WeakMap<object, BencodeSpan>;
+  /**
+   * Record spans only of lists and dictionaries nested at most this deep (the top value is
+   * depth 1; a torrent's info dictionary is depth 2). Default: every one.
+   */
+  spanDepth?: number;
 }
+
+/** Dictionary keys remembered per decode, so a repeated key costs no new string. */
+const KEY_CACHE_SIZE = 32;
 
 const CH_0 = 48, CH_9 = 57, CH_COLON = 58, CH_MINUS = 45;
 const CH_D = 100, CH_E = 101, CH_I = 105, CH_L = 108;
 
 class Decoder {
   pos: number;
+  /** Recently decoded keys: their bytes and text (torrents repeat "length", "path"...). */
+  readonly keys: { bytes: Uint8Array; text: string }[] = [];
   constructor(
     readonly bytes: Uint8Array,
     start: number,
     readonly spans: WeakMap<object, BencodeSpan> | undefined,
+    readonly spanDepth: number,
   ) {
     this.pos = start;
+  }
+
+  /** The text of a key (byte for byte: keys are compared as bytes, Latin-1 keeps them apart). */
+  key(bytes: Uint8Array): string {
+    for (const cached of this.keys) {
+      const known = cached.bytes;
+      if (known.length !== bytes.length) continue;
+      let same = true;
+      for (let k = 0; k < bytes.length && same; k++) same = known[k] === bytes[k];
+      if (same) return cached.text;
+    }
+    let text = "";
+    for (let k = 0; k < bytes.length; k++) text += String.fromCharCode(bytes[k]);
+    if (this.keys.length < KEY_CACHE_SIZE && bytes.length <= 32) this.keys.push({ bytes, text });
+    return text;
   }
 
   fail(message: string, at = this.pos): never {
@@ -130,7 +156,7 @@ class Decoder {
       out.push(this.value(depth));
     }
     this.pos++;
-    this.spans?.set(out, { start, end: this.pos });
+    if (depth <= this.spanDepth) this.spans?.set(out, { start, end: this.pos });
     return out;
   }
 
@@ -144,14 +170,12 @@ class Decoder {
       const keyAt = this.pos;
       const c = bytes[keyAt];
       if (c < CH_0 || c > CH_9) this.fail("dictionary key is not a string", keyAt);
-      const keyBytes = this.string();
-      let key = "";
-      for (let k = 0; k < keyBytes.length; k++) key += String.fromCharCode(keyBytes[k]);
+      const key = this.key(this.string());
       if (out.has(key)) this.fail("duplicate dictionary key", keyAt);
       out.set(key, this.value(depth));
     }
     this.pos++;
-    this.spans?.set(out, { start, end: this.pos });
+    if (depth <= this.spanDepth) this.spans?.set(out, { start, end: this.pos });
     return out;
   }
 }
@@ -162,7 +186,8 @@ class Decoder {
  * Byte strings in the result are views into `bytes`.
  * @param bytes The input.
  * @param start Offset of the value's first byte.
- * @param options `spans` to record the byte span of every list and dictionary.
+ * @param options `spans` to record the byte span of every list and dictionary (down to
+ *   `spanDepth`).
  * @returns The value and the offset just past it.
  * @throws {BencodeError} On malformed or truncated input, naming the byte offset.
  * @throws {RangeError} If `start` is not an integer in `0..bytes.length`.
@@ -182,7 +207,7 @@ export function decodeBencodePrefix(
   if (!Number.isSafeInteger(start) || start < 0 || start > bytes.length) {
     throw new RangeError(`Cannot decode bencode: start ${start} is outside 0..${bytes.length}`);
   }
-  const decoder = new Decoder(bytes, start, options.spans);
+  const decoder = new Decoder(bytes, start, options.spans, options.spanDepth ?? Infinity);
   const value = decoder.value(0);
   return { value, end: decoder.pos };
 }

@@ -182,7 +182,7 @@ export function parseTorrent(bytes: Uint8Array, options: ParseTorrentOptions = {
   const spans = new WeakMap<object, BencodeSpan>();
   let root: BencodeValue;
   try {
-    const prefix = decodeBencodePrefix(bytes, 0, { spans });
+    const prefix = decodeBencodePrefix(bytes, 0, { spans, spanDepth: 2 }); // the info dict's
     root = prefix.value;
     const extra = bytes.length - prefix.end;
     if (extra > 0) {

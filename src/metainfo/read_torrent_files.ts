@@ -87,11 +87,13 @@ function pathList(entry: BencodeDict): BencodeValue | undefined {
 }
 
 function strings(list: BencodeValue[], what: string): Uint8Array[] {
-  return list.map((item) => {
+  for (const item of list) {
     if (!(item instanceof Uint8Array)) fail(`${what} has a component that is not a string`);
-    return item;
-  });
+  }
+  return list as Uint8Array[]; // checked: every item is a byte string
 }
+
+const NO_FLAGS = new Uint8Array(0);
 
 function readLength(entry: BencodeDict, what: string): number {
   const value = entry.get("length");
@@ -110,10 +112,10 @@ function readEntry(
   index: number | undefined,
   options: ReadTorrentFilesOptions,
 ): RawTorrentFile {
-  const what = index === undefined ? "the file" : `file ${index}`;
+  const what = index === undefined ? "the file" : `file ${index}`; // a cons string: cheap
   const warn = options.onWarning ?? (() => {});
   const attr = entry.get("attr");
-  const flags = attr instanceof Uint8Array ? attr : new Uint8Array();
+  const flags = attr instanceof Uint8Array ? attr : NO_FLAGS;
   const isSymlink = flags.includes(ATTR_SYMLINK);
   let padding = flags.includes(ATTR_PADDING);
   const length = isSymlink ? 0 : readLength(entry, what);
@@ -132,7 +134,8 @@ function readEntry(
       if (!sameComponents(raw, safe)) {
         warn(`${what}: path ${quote(joinRaw(raw))} became ${quote(safe.join("/"))}`);
       }
-      path = [name, ...safe];
+      safe.unshift(name); // a fresh array: no copy needed
+      path = safe;
     } else if (padding) {
       path = [name, ".pad", String(length)];
       outsideRoot = true;
@@ -144,7 +147,7 @@ function readEntry(
       fail(`"path" of ${what} is missing or not a list`);
     }
   }
-  if (!padding && path.join("/").includes(BITCOMET_PADDING)) padding = true;
+  if (!padding && path.some((c) => c.includes(BITCOMET_PADDING))) padding = true;
   let symlink: string[] | undefined;
   if (isSymlink) {
     const target = entry.get("symlink path");
@@ -158,15 +161,18 @@ function readEntry(
       symlink = undefined;
     }
   }
-  return {
+  const file = {
     path,
     length,
     padding,
     executable: flags.includes(ATTR_EXECUTABLE),
     hidden: flags.includes(ATTR_HIDDEN),
-    ...(symlink ? { symlink } : {}),
-    ...(outsideRoot ? { outsideRoot } : {}),
   };
+  // Only present when set (no spread of a temporary object per file).
+  if (symlink || outsideRoot) {
+    return { ...file, ...(symlink ? { symlink } : {}), ...(outsideRoot ? { outsideRoot } : {}) };
+  }
+  return file;
 }
 
 /**

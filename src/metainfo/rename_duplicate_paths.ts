@@ -30,6 +30,13 @@ function fold(text: string): string {
   return UPPER.test(text) ? text.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : text;
 }
 
+/** Both paths have the same folders (all but the last component). */
+function sameParent(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length - 1; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function keyOf(file: PathEntry): string {
   return (file.outsideRoot ? file.path.slice(1) : file.path).join("/");
 }
@@ -63,7 +70,11 @@ export function renameDuplicatePaths(files: PathEntry[]): PathRename[] {
   // Every folder first, so that no file may take a folder's name.
   const taken = new Map<string, number>();
   const FOLDER = -1;
+  let previous: readonly string[] = [];
   for (const { path } of files) {
+    // Files of one folder usually come together: a parent seen just before is already taken.
+    if (sameParent(path, previous)) continue;
+    previous = path;
     let folder = path[0];
     for (let end = 2; end < path.length; end++) {
       folder += `/${path[end - 1]}`;
@@ -71,11 +82,13 @@ export function renameDuplicatePaths(files: PathEntry[]): PathRename[] {
     }
   }
   const renames: PathRename[] = [];
-  for (const [index, file] of files.entries()) {
+  for (let index = 0; index < files.length; index++) {
+    const file = files[index];
     const key = keyOf(file);
-    const other = taken.get(fold(key));
+    const folded = fold(key);
+    const other = taken.get(folded);
     if (other === undefined) {
-      taken.set(fold(key), index);
+      taken.set(folded, index);
       continue;
     }
     if (

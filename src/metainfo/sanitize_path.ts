@@ -105,7 +105,13 @@ export function sanitizePathComponent(
   const windows = options.windows ?? false;
   if (bytes.length === 1 && bytes[0] === DOT) return "";
   if (bytes.length === 0) return "_";
-  if (isPlainAscii(bytes, windows)) return decoder.decode(bytes);
+  if (isPlainAscii(bytes, windows)) {
+    // Short ASCII names (most of them) without a call into the text decoder.
+    if (bytes.length > 64) return decoder.decode(bytes);
+    let text = "";
+    for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return text;
+  }
   const out: number[] = [];
   let added = 0, characters = 0, dots = 0;
   let keptExtension = false;
