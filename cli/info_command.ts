@@ -106,6 +106,7 @@ function printTorrent(meta: Metainfo, json: boolean, line: (text: string) => voi
       private: meta.private,
       trackers: meta.announce,
       webSeeds: meta.urlList,
+      dhtNodes: meta.nodes,
       comment: meta.comment,
       createdBy: meta.createdBy,
       creationDate: meta.creationDate,
@@ -141,6 +142,9 @@ function printTorrent(meta: Metainfo, json: boolean, line: (text: string) => voi
     )
   );
   if (meta.urlList.length > 0) line(`web seeds:   ${printable(meta.urlList.join(", "))}`);
+  if (meta.nodes.length > 0) {
+    line(`dht nodes:   ${printable(meta.nodes.map((n) => `${n.host}:${n.port}`).join(", "))}`);
+  }
   line(`files:       ${files.length}`);
   line(fileTree(files).map((entry) => `  ${entry}`).join("\n")); // one write, not one per file
 }

@@ -277,6 +277,9 @@ export class Client implements AsyncDisposable {
     }, lock);
     this.#torrents.set(torrent.infoHash, torrent);
     this.#pool.warm(); // its first piece then finds a hash worker loaded
+    if (!metainfo?.private) {
+      for (const node of metainfo?.nodes ?? []) this.addDhtNode(node); // BEP 5 `nodes`
+    }
     torrent.start(this.#controller.signal);
     this.#trackDht(torrent);
     return torrent;

@@ -119,6 +119,28 @@ function announceTiers(root: BencodeDict): string[][] {
   return announce ? [[announce]] : [];
 }
 
+/** The most DHT nodes taken from a torrent's `nodes` key. */
+const MAX_TORRENT_NODES = 64;
+
+/**
+ * BEP 5 `nodes` of a trackerless torrent: `[[host, port], ...]`. Entries that are not a host
+ * string and a port in 1..65535 are skipped (the key only helps to join the DHT).
+ */
+function dhtNodes(value: BencodeValue | undefined): { host: string; port: number }[] {
+  if (!Array.isArray(value)) return [];
+  const out: { host: string; port: number }[] = [];
+  for (const entry of value) {
+    if (out.length >= MAX_TORRENT_NODES) break;
+    if (!Array.isArray(entry) || entry.length !== 2) continue;
+    const [host, port] = entry;
+    if (!(host instanceof Uint8Array) || host.length === 0 || host.length > 253) continue;
+    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    const text = bencodeText(host).trim();
+    if (text && !/[\s/]/.test(text)) out.push({ host: text, port });
+  }
+  return out;
+}
+
 function urlList(value: BencodeValue | undefined): string[] {
   if (value instanceof Uint8Array) return urls([value]);
   return Array.isArray(value) ? [...new Set(urls(value))] : [];
@@ -294,6 +316,7 @@ export function parseTorrent(bytes: Uint8Array, options: ParseTorrentOptions = {
     announce: announceTiers(root),
     urlList: urlList(root.get("url-list")),
     httpSeeds: Array.isArray(httpSeeds) ? [...new Set(urls(httpSeeds))] : [],
+    nodes: dhtNodes(root.get("nodes")),
     ...(comment !== undefined ? { comment } : {}),
     ...(createdBy !== undefined ? { createdBy } : {}),
     ...(date !== undefined ? { creationDate: date } : {}),

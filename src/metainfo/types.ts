@@ -61,6 +61,8 @@ export interface Metainfo extends TorrentInfo {
   readonly urlList: readonly string[];
   /** BEP 17 HTTP seeds (`httpseeds`). */
   readonly httpSeeds: readonly string[];
+  /** BEP 5 DHT nodes of a trackerless torrent (`nodes`), to join the DHT through. */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
   /** `comment`, when present. */
   readonly comment?: string;
   /** `created by`, when present. */

@@ -184,6 +184,29 @@ Deno.test("parseTorrent() reads url-list as a string or a list, and httpseeds", 
   deepStrictEqual(t.httpSeeds, ["http://h/seed"]);
 });
 
+Deno.test("parseTorrent() reads the DHT nodes of a trackerless torrent (BEP 5), skipping bad entries", () => {
+  const t = parseTorrent(single({}, {
+    nodes: [
+      ["127.0.0.1", 6881],
+      ["router.example.org", 25401],
+      ["10.0.0.1", 0], // no port
+      ["10.0.0.2", 70000], // past 65535
+      ["10.0.0.3"], // no port at all
+      [6881, "10.0.0.4"], // the wrong way round
+      ["bad host", 1], // not a host name
+      "10.0.0.5:6881", // not a pair
+    ],
+  }));
+  deepStrictEqual(t.nodes, [
+    { host: "127.0.0.1", port: 6881 },
+    { host: "router.example.org", port: 25401 },
+  ]);
+  deepStrictEqual(parseTorrent(single()).nodes, []);
+  deepStrictEqual(parseTorrent(single({}, { nodes: "x" })).nodes, []);
+  const many = Array.from({ length: 500 }, (_, i) => ["127.0.0.1", i + 1]);
+  strictEqual(parseTorrent(single({}, { nodes: many })).nodes.length, 64, "capped");
+});
+
 Deno.test("parseTorrent() sets private for any non-zero integer, as libtorrent does", () => {
   strictEqual(parseTorrent(single({ private: 1 })).private, true);
   strictEqual(parseTorrent(single({ private: 2 })).private, true);
