@@ -2,6 +2,8 @@ import type { BencodeDict, BencodeSpan, BencodeValue } from "./types.ts";
 
 /** The deepest nesting of lists and dictionaries the decoder accepts. */
 export const MAX_BENCODE_DEPTH = 64;
+/** The deepest nesting accepted with `lenient` (libtorrent's `bdecode` limit). */
+export const MAX_LENIENT_BENCODE_DEPTH = 100;
 
 /**
  * Malformed bencode. `offset` is the byte where decoding failed.
@@ -45,6 +47,13 @@ export interface DecodeBencodeOptions {
    * depth 1; a torrent's info dictionary is depth 2). Default: every one.
    */
   spanDepth?: number;
+  /**
+   * Accept what libtorrent's `bdecode` accepts and a strict reading refuses, for `.torrent`
+   * files: leading zeros and `-0` in integers and string lengths, duplicate dictionary keys (the
+   * first one wins, as libtorrent's lookups find it), and nesting up to
+   * {@linkcode MAX_LENIENT_BENCODE_DEPTH}. Spans stay those of the original bytes.
+   */
+  lenient?: boolean;
 }
 
 /** Dictionary keys remembered per decode, so a repeated key costs no new string. */
@@ -57,13 +66,16 @@ class Decoder {
   pos: number;
   /** Recently decoded keys: their bytes and text (torrents repeat "length", "path"...). */
   readonly keys: { bytes: Uint8Array; text: string }[] = [];
+  readonly maxDepth: number;
   constructor(
     readonly bytes: Uint8Array,
     start: number,
     readonly spans: WeakMap<object, BencodeSpan> | undefined,
     readonly spanDepth: number,
+    readonly lenient: boolean,
   ) {
     this.pos = start;
+    this.maxDepth = lenient ? MAX_LENIENT_BENCODE_DEPTH : MAX_BENCODE_DEPTH;
   }
 
   /** The text of a key (byte for byte: keys are compared as bytes, Latin-1 keeps them apart). */
@@ -92,7 +104,7 @@ class Decoder {
     if (c === CH_I) return this.integer();
     if (c >= CH_0 && c <= CH_9) return this.string();
     if (c === CH_L || c === CH_D) {
-      if (depth >= MAX_BENCODE_DEPTH) this.fail(`nesting deeper than ${MAX_BENCODE_DEPTH}`);
+      if (depth >= this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
       return c === CH_L ? this.list(depth + 1) : this.dict(depth + 1);
     }
     this.fail(`unexpected byte 0x${c.toString(16).padStart(2, "0")}`);
@@ -109,13 +121,15 @@ class Decoder {
     if (bytes[i] !== CH_E) this.fail("integer has a non-digit", i);
     const digits = i - digitsStart;
     if (digits === 0) this.fail("integer has no digits", start);
-    if (bytes[digitsStart] === CH_0 && digits > 1) this.fail("integer has a leading zero", start);
-    if (bytes[digitsStart] === CH_0 && digitsStart > start) this.fail("integer is -0", start);
+    if (!this.lenient) {
+      if (bytes[digitsStart] === CH_0 && digits > 1) this.fail("integer has a leading zero", start);
+      if (bytes[digitsStart] === CH_0 && digitsStart > start) this.fail("integer is -0", start);
+    }
     this.pos = i + 1;
     if (i - start <= 15) {
       let n = 0;
       for (let k = digitsStart; k < i; k++) n = n * 10 + (bytes[k] - CH_0);
-      return digitsStart > start ? -n : n;
+      return digitsStart > start && n !== 0 ? -n : n; // a lenient "-0" is 0, not -0
     }
     let text = "";
     for (let k = start; k < i; k++) text += String.fromCharCode(bytes[k]);
@@ -137,7 +151,7 @@ class Decoder {
     }
     if (i >= bytes.length) this.fail("unterminated string length", start);
     if (bytes[i] !== CH_COLON) this.fail("string length has a non-digit", i);
-    if (bytes[start] === CH_0 && i - start > 1) {
+    if (bytes[start] === CH_0 && i - start > 1 && !this.lenient) {
       this.fail("string length has a leading zero", start);
     }
     const dataStart = i + 1;
@@ -171,8 +185,9 @@ class Decoder {
       const c = bytes[keyAt];
       if (c < CH_0 || c > CH_9) this.fail("dictionary key is not a string", keyAt);
       const key = this.key(this.string());
-      if (out.has(key)) this.fail("duplicate dictionary key", keyAt);
-      out.set(key, this.value(depth));
+      if (!out.has(key)) out.set(key, this.value(depth));
+      else if (this.lenient) this.value(depth); // read past it: the first one wins
+      else this.fail("duplicate dictionary key", keyAt);
     }
     this.pos++;
     if (depth <= this.spanDepth) this.spans?.set(out, { start, end: this.pos });
@@ -207,7 +222,13 @@ export function decodeBencodePrefix(
   if (!Number.isSafeInteger(start) || start < 0 || start > bytes.length) {
     throw new RangeError(`Cannot decode bencode: start ${start} is outside 0..${bytes.length}`);
   }
-  const decoder = new Decoder(bytes, start, options.spans, options.spanDepth ?? Infinity);
+  const decoder = new Decoder(
+    bytes,
+    start,
+    options.spans,
+    options.spanDepth ?? Infinity,
+    options.lenient ?? false,
+  );
   const value = decoder.value(0);
   return { value, end: decoder.pos };
 }

@@ -12,6 +12,7 @@ export {
   type DecodeBencodeOptions,
   decodeBencodePrefix,
   MAX_BENCODE_DEPTH,
+  MAX_LENIENT_BENCODE_DEPTH,
 } from "./decode.ts";
 export { type BencodeInput, encodeBencode } from "./encode.ts";
 export { bencodeText, isBencodeDict, isBencodeInteger } from "./fields.ts";

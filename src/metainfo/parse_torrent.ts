@@ -204,7 +204,8 @@ export function parseTorrent(bytes: Uint8Array, options: ParseTorrentOptions = {
   const spans = new WeakMap<object, BencodeSpan>();
   let root: BencodeValue;
   try {
-    const prefix = decodeBencodePrefix(bytes, 0, { spans, spanDepth: 2 }); // the info dict's
+    // Lenient as libtorrent's bdecode; spans only down to the info dictionary's.
+    const prefix = decodeBencodePrefix(bytes, 0, { spans, spanDepth: 2, lenient: true });
     root = prefix.value;
     const extra = bytes.length - prefix.end;
     if (extra > 0) {

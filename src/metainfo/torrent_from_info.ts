@@ -33,7 +33,7 @@ function tiers(trackers: readonly string[]): string[][] {
 function checkInfo(infoBytes: Uint8Array): BencodeDict {
   let value;
   try {
-    value = decodeBencode(infoBytes);
+    value = decodeBencode(infoBytes, { lenient: true }); // as parseTorrent reads it
   } catch (error) {
     if (!(error instanceof BencodeError)) throw error;
     throw new TorrentError(`Cannot use info dictionary: ${error.message}`, { cause: error });

@@ -280,3 +280,32 @@ Deno.test("decodeBencode() without spans records nothing and still decodes", () 
   ok(!spans.has(a as object));
   deepStrictEqual(a, [new Map([["a", 1]])]);
 });
+
+Deno.test("decodeBencode() with lenient reads what libtorrent's bdecode reads", () => {
+  const lenient = (text: string) =>
+    decodeBencode(new TextEncoder().encode(text), { lenient: true });
+  deepStrictEqual(lenient("i03e"), 3);
+  deepStrictEqual(Object.is(lenient("i-0e"), 0), true, "-0 reads as 0, not negative zero");
+  deepStrictEqual(lenient("i-007e"), -7);
+  deepStrictEqual(lenient("03:abc"), new TextEncoder().encode("abc"));
+  deepStrictEqual(lenient("d1:ai1e1:ai2ee"), new Map([["a", 1]]), "the first duplicate wins");
+  const deep = (n: number) => "l".repeat(n) + "e".repeat(n);
+  deepStrictEqual(Array.isArray(lenient(deep(100))), true);
+  throws(() => lenient(deep(101)), /nesting deeper than 100/);
+  // What is broken stays refused.
+  throws(() => lenient("i3"), BencodeError);
+  throws(() => lenient("5:abc"), BencodeError);
+  throws(() => lenient("d1:a"), BencodeError);
+});
+
+Deno.test("decodeBencode() with spanDepth records spans only that deep", () => {
+  const spans = new WeakMap<object, BencodeSpan>();
+  const root = decodeBencode(bytes("d4:infod5:filesl1:aeee"), { spans, spanDepth: 2 }) as Map<
+    string,
+    BencodeValue
+  >;
+  const info = root.get("info") as Map<string, BencodeValue>;
+  deepStrictEqual(spans.get(root), { start: 0, end: 22 });
+  deepStrictEqual(spans.get(info), { start: 7, end: 21 });
+  strictEqual(spans.get(info.get("files") as object), undefined, "depth 3: not recorded");
+});

@@ -93,7 +93,10 @@ function checkMetainfo(m: Metainfo, input: Uint8Array): void {
   invariant(encodeHex(sha1(m.infoBytes)) === m.infoHashHex, "infoHash is not sha1(infoBytes)");
   invariant(encodeHex(m.infoHash) === m.infoHashHex, "infoHash and infoHashHex differ");
   invariant(
-    mustNotThrow("decodeBencode(infoBytes)", () => decodeBencode(m.infoBytes)) instanceof Map,
+    mustNotThrow(
+      "decodeBencode(infoBytes)",
+      () => decodeBencode(m.infoBytes, { lenient: true }),
+    ) instanceof Map,
     "infoBytes is not a dictionary",
   );
   invariant(m.infoBytes.length < input.length, "infoBytes is not inside the file");

@@ -117,12 +117,6 @@ const EXPECTED_DIFFERENCES: Record<string, RegExp> = {
   "piece-length-768m": /^shoal refuses \(.*"piece length" 805306368 is larger than/,
   // Deliberate: shoal speaks BitTorrent v1 only.
   "v2-only": /^shoal refuses \(.*v2-only torrents are not supported/,
-  // src/bencode (not this module): its decoder is stricter than libtorrent's.
-  "bencode-leading-zero": /^shoal refuses \(.*leading zero/,
-  "bencode-negative-zero": /^shoal refuses \(.*-0/,
-  "bencode-string-zero": /^shoal refuses \(.*leading zero/,
-  "bencode-duplicate-key": /^shoal refuses \(.*duplicate dictionary key/,
-  "bencode-deep-70": /^shoal refuses \(.*nesting deeper than 64/,
 };
 
 async function readWithLibtorrent(corpus: CorpusTorrent[]): Promise<Map<string, View>> {
