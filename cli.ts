@@ -17,6 +17,7 @@ import {
 import { commandInfo } from "./cli/info_command.ts";
 import { runDemo } from "./cli/run_demo.ts";
 import { VERSION } from "./src/version.ts";
+import { errorMessage } from "./src/util/printable.ts";
 
 const USAGE = `shoal ${VERSION}: a BitTorrent client for Deno
 
@@ -125,7 +126,7 @@ export async function main(
       console.error(`shoal: ${printable(error.message)}\nRun "shoal help" for usage.`);
       return 2;
     }
-    console.error(`shoal: ${printable(error instanceof Error ? error.message : String(error))}`);
+    console.error(`shoal: ${printable(errorMessage(error))}`);
     if (Deno.env.get("SHOAL_DEBUG") && error instanceof Error) console.error(error.stack);
     return 1;
   }

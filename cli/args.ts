@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseTorrent } from "../src/metainfo/parse_torrent.ts";
 import type { Metainfo } from "../src/metainfo/types.ts";
 import type { PeerAddress } from "../src/wire/peer_address.ts";
+import { errorMessage } from "../src/util/printable.ts";
 
 /** A problem with the command line itself (exit code 2). */
 export class UsageError extends Error {
@@ -18,21 +19,7 @@ export class UsageError extends Error {
   }
 }
 
-// deno-lint-ignore no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/**
- * Escapes control characters (newlines, ESC, BEL...) in text from a torrent, a magnet link,
- * a tracker or an error, so that it prints as one line and cannot drive the terminal.
- * @param text The text.
- * @returns The escaped text.
- */
-export function printable(text: string): string {
-  return text.replace(
-    CONTROL_CHARACTERS,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
+export { printable } from "../src/util/printable.ts";
 
 /** Parsed flag values. */
 export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -57,7 +44,7 @@ export function parse(
     });
     return { values: values as ParsedValues, positionals };
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
 }
 

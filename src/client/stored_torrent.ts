@@ -3,7 +3,7 @@ import { parseTorrent } from "../metainfo/parse_torrent.ts";
 import type { Metainfo } from "../metainfo/types.ts";
 import { RESUME_FOLDER } from "../storage/resume.ts";
 import { toStorageError } from "../storage/storage_error.ts";
-import { writeAll } from "../util/io_helpers.ts";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
 
 /**
  * Where the .torrent of a magnet link is kept once its metadata verified:
@@ -43,19 +43,10 @@ export async function loadStoredTorrent(
  * @throws {StorageError} If it cannot be written.
  */
 export async function saveStoredTorrent(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     await Deno.mkdir(dirname(path), { recursive: true });
-    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-    try {
-      await writeAll(file, bytes);
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
+    await writeFileAtomic(path, bytes);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw toStorageError(error, path, "writing");
   }
 }

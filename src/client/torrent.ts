@@ -23,6 +23,7 @@ import type {
   TorrentState,
   TorrentStats,
 } from "./torrent_types.ts";
+import { errorMessage } from "../util/printable.ts";
 
 export type { AddOptions, PeerInfo, TorrentEvent, TorrentState, TorrentStats };
 
@@ -484,7 +485,7 @@ export class Torrent {
   }
 
   #fail(error: unknown): void {
-    this.#error = error instanceof Error ? error.message : String(error);
+    this.#error = errorMessage(error);
     this.#setState("error");
     this.#hub.publish({ type: "error", message: this.#error });
     this.#done.reject(error);

@@ -2,6 +2,7 @@ import { decodeHex, encodeHex } from "../bytes/hex.ts";
 import { encodeIpAddress } from "../wire/peer_address.ts";
 import type { DhtContact } from "./compact_nodes.ts";
 import { NODE_ID_BYTES } from "./node_id.ts";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
 
 /** The most nodes read from a state file. */
 export const MAX_SAVED_NODES = 2000;
@@ -127,12 +128,5 @@ export async function loadDhtState(path: string): Promise<DhtState | undefined> 
  * ```
  */
 export async function saveDhtState(path: string, state: DhtState): Promise<void> {
-  const temp = `${path}.${encodeHex(crypto.getRandomValues(new Uint8Array(4)))}.tmp`;
-  try {
-    await Deno.writeFile(temp, encodeDhtState(state));
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
+  await writeFileAtomic(path, encodeDhtState(state));
 }

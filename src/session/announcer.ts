@@ -5,6 +5,7 @@ import { TrackerTiers } from "../tracker/tracker_tiers.ts";
 import type { AnnounceRequest } from "../tracker/types.ts";
 import type { PeerAddress } from "../wire/peer_address.ts";
 import type { SessionStats } from "./stats.ts";
+import { errorMessage } from "../util/printable.ts";
 
 /** Peers asked of a tracker per announce. */
 export const ANNOUNCE_NUM_WANT = 80;
@@ -105,7 +106,7 @@ export class Announcer {
           });
           return response;
         } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
+          const message = errorMessage(error);
           this.#status.set(url, {
             url,
             tier,

@@ -22,6 +22,7 @@ import { UT_METADATA_ID } from "./peer_handler.ts";
 import { PEX_MAX_PEERS, UT_PEX_ID } from "./pex_exchange.ts";
 import { SessionStats } from "./stats.ts";
 import { DHT_RESERVED } from "./session_parts.ts";
+import { errorMessage } from "../util/printable.ts";
 
 /** Connections a magnet's metadata is fetched over at once. */
 export const METADATA_MAX_PEERS = 30;
@@ -344,7 +345,7 @@ class MetadataRun {
         wake.notify();
       }
     } catch (error) {
-      reason = error instanceof Error ? error.message : String(error);
+      reason = errorMessage(error);
     } finally {
       reason = this.#dropReasons.get(key) ?? reason;
       this.#dropReasons.delete(key);

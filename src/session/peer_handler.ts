@@ -32,6 +32,7 @@ export const UT_METADATA_ID = 2;
 import type { SessionStats } from "./stats.ts";
 import { MAX_HINTS, type SwarmPeer } from "./swarm_peer.ts";
 import { allowedFastSet } from "../wire/allowed_fast.ts";
+import { errorMessage } from "../util/printable.ts";
 
 /** What the peer handler needs from the session. */
 export interface PeerHandlerInit {
@@ -71,10 +72,6 @@ export interface PeerHandlerInit {
   readonly onPieceComplete: (piece: ActivePiece) => void;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Runs one connected peer (BEP 3, 6, 10): sends our opening (extension handshake, bitfield),
  * reads its messages and keeps its state (choke, interest, pieces), feeds its blocks to the
@@ -112,7 +109,7 @@ export class PeerHandler {
       loops.push(this.#requestLoop(peer, signal), this.#init.upload.run(peer, signal));
       for (const loop of loops) {
         loop.catch((error) => {
-          reason ??= describe(error);
+          reason ??= errorMessage(error);
           peerAbort.abort();
           conn.close();
         });
@@ -133,7 +130,7 @@ export class PeerHandler {
       }
       reason ??= "connection closed";
     } catch (error) {
-      reason ??= describe(error);
+      reason ??= errorMessage(error);
     } finally {
       peerAbort.abort();
       conn.close();
@@ -306,7 +303,7 @@ export class PeerHandler {
       try {
         handshake = decodeExtensionHandshake(payload);
       } catch (error) {
-        return describe(error);
+        return errorMessage(error);
       }
       peer.clientName = handshake.v?.slice(0, 64);
       if (handshake.yourip) {
@@ -332,7 +329,7 @@ export class PeerHandler {
     try {
       message = decodeMetadataMessage(payload);
     } catch (error) {
-      return describe(error);
+      return errorMessage(error);
     }
     if (message.type !== "request") return undefined; // we fetch nothing: data and rejects are ignored
     const { infoBytes } = this.#init;

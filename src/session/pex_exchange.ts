@@ -2,6 +2,7 @@ import { decodePex, encodePex } from "../wire/pex.ts";
 import { encodeIpAddress, formatPeerAddress, type PeerAddress } from "../wire/peer_address.ts";
 import type { ExtensionHandshake } from "../wire/extension.ts";
 import type { SwarmPeer } from "./swarm_peer.ts";
+import { errorMessage } from "../util/printable.ts";
 
 /** Our message id for ut_pex (BEP 11) in the extension handshake. */
 export const UT_PEX_ID = 1;
@@ -71,7 +72,7 @@ export class PexExchange {
     try {
       pex = decodePex(payload);
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      return errorMessage(error);
     }
     this.#onAddresses([...pex.added, ...pex.added6].slice(0, PEX_MAX_PEERS));
     return undefined;

@@ -6,7 +6,7 @@ import type { BencodeValue } from "../bencode/types.ts";
 import { Bitfield } from "../bytes/bitfield.ts";
 import { equalBytes } from "../bytes/bytes.ts";
 import type { TorrentInfo } from "../metainfo/types.ts";
-import { writeAll } from "../util/io_helpers.ts";
+import { writeFileAtomic } from "../util/write_file_atomic.ts";
 import { toStorageError } from "./storage_error.ts";
 
 /** Version number written in resume files; version 1 files are still read. */
@@ -158,18 +158,9 @@ export async function saveResume(
   } catch (error) {
     throw toStorageError(error, folder, "creating");
   }
-  const temp = `${target}.${crypto.randomUUID()}.tmp`;
   try {
-    const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-    try {
-      await writeAll(file, bytes);
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, target);
+    await writeFileAtomic(target, bytes);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw toStorageError(error, target, "writing");
   }
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../util/printable.ts";
 /** What a storage operation was doing when it failed; used in error messages. */
 export type StorageAction = "reading" | "writing" | "opening" | "creating" | "syncing" | "deleting";
 
@@ -81,7 +82,7 @@ function errorCode(error: unknown): string {
 export function toStorageError(error: unknown, path: string, action: StorageAction): StorageError {
   if (error instanceof StorageError) return error;
   const code = errorCode(error);
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorMessage(error);
   let message: string;
   switch (code) {
     case "ENOSPC":

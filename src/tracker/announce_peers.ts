@@ -2,6 +2,7 @@ import type { PeerAddress } from "../wire/peer_address.ts";
 import { sleep, startDeadline } from "./deadline.ts";
 import type { TieredAnnounceResponse, TrackerTiers } from "./tracker_tiers.ts";
 import type { AnnounceEvent, AnnounceOptions, AnnounceRequest } from "./types.ts";
+import { errorMessage } from "../util/printable.ts";
 
 /** The first wait after a round in which every tracker failed. */
 export const ANNOUNCE_RETRY_INITIAL_MS: number = 15_000;
@@ -105,7 +106,7 @@ export async function* announcePeers(
       const waitMs = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(failures, 30));
       failures++;
       options.onWarning?.(
-        `${error instanceof Error ? error.message : String(error)} ` +
+        `${errorMessage(error)} ` +
           `(retrying in ${Math.round(waitMs / 1000)} s)`,
       );
       await sleep(waitMs, signal, wake);

@@ -1,4 +1,5 @@
 import { TrackerError } from "./tracker_error.ts";
+import { errorMessage } from "../util/printable.ts";
 
 /**
  * How long one announce or scrape to one tracker may take by default, DNS included, for HTTP
@@ -130,7 +131,7 @@ export async function withTrackerDeadline<T>(
     }
     if (error instanceof TrackerError) throw error;
     throw new TrackerError(
-      `Cannot ${what} to ${url}: ${error instanceof Error ? error.message : String(error)}`,
+      `Cannot ${what} to ${url}: ${errorMessage(error)}`,
       url,
       { cause: error },
     );

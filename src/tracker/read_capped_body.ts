@@ -1,4 +1,4 @@
-import { concatBytes } from "../bytes/bytes.ts";
+import { readCapped } from "../util/read_capped.ts";
 import { TrackerError } from "./tracker_error.ts";
 
 /** The largest tracker response body accepted by default: 1 MiB. */
@@ -18,34 +18,12 @@ export async function readCappedBody(
   url: string,
   maxBytes: number = MAX_TRACKER_RESPONSE_BYTES,
 ): Promise<Uint8Array> {
-  if (response.body === null) return new Uint8Array(0);
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body.cancel().catch(() => {});
+  const bytes = await readCapped(response.body, response.headers.get("content-length"), maxBytes);
+  if (bytes === undefined) {
     throw new TrackerError(
-      `Cannot read response from ${url}: ${declared} bytes is more than the ${maxBytes}-byte cap`,
+      `Cannot read response from ${url}: body is more than the ${maxBytes}-byte cap`,
       url,
     );
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new TrackerError(
-          `Cannot read response from ${url}: body is more than the ${maxBytes}-byte cap`,
-          url,
-        );
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return concatBytes(chunks);
+  return bytes;
 }
